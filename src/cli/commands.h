@@ -1,0 +1,15 @@
+/*
+ * cli/commands.h — the table of subcommands. Each command lives in its own
+ * file cmd_<name>.c and exposes one entry point with this signature.
+ */
+#ifndef LS_CLI_COMMANDS_H
+#define LS_CLI_COMMANDS_H
+
+#include "cli/flags.h"
+
+int cmd_version(const cli_command *cmd, int argc, char **argv);
+
+extern const cli_command ls_commands[];
+extern const int ls_command_count;
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * cli/main.c — `litestream <command> [arguments]` dispatch.
+ *
+ * Exit codes and help behaviour follow Litestream (spec 10.1): no command or
+ * an unknown flag prints usage and exits 1; help/-h/--help prints usage and
+ * exits 0; an unknown command prints "Error: litestream X: unknown command".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+const cli_command ls_commands[] = {
+    {"version", "Prints the binary version", cmd_version, false},
+};
+const int ls_command_count = (int)(sizeof(ls_commands) / sizeof(ls_commands[0]));
+
+static void print_usage(FILE *f) {
+    fputs("litestream is a tool for replicating SQLite databases.\n"
+          "\n"
+          "Usage:\n"
+          "\n"
+          "\tlitestream <command> [arguments]\n"
+          "\n"
+          "The commands are:\n"
+          "\n",
+          f);
+    for (int i = 0; i < ls_command_count; i++) {
+        if (ls_commands[i].hidden) continue;
+        fprintf(f, "\t%-13s %s\n", ls_commands[i].name, ls_commands[i].summary);
+    }
+    fputs("\nUse \"litestream <command> -h\" for more information about a command.\n\n", f);
+}
+
+/* Litestream copies LITESTREAM_* credentials into the AWS variables when
+ * those are unset, before any command runs. */
+static void promote_credentials(void) {
+    static const char *pairs[][2] = {
+        {"LITESTREAM_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"},
+        {"LITESTREAM_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        const char *v = getenv(pairs[i][0]);
+        if (v && !getenv(pairs[i][1])) setenv(pairs[i][1], v, 1);
+    }
+}
+
+int main(int argc, char **argv) {
+    promote_credentials();
+    if (argc < 2) {
+        print_usage(stdout);
+        return 1;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "-help") == 0 ||
+        strcmp(name, "--help") == 0) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (name[0] == '-') {
+        print_usage(stdout);
+        return 1;
+    }
+    for (int i = 0; i < ls_command_count; i++) {
+        if (strcmp(ls_commands[i].name, name) == 0)
+            return ls_commands[i].run(&ls_commands[i], argc - 2, argv + 2);
+    }
+    fprintf(stderr, "Error: litestream %s: unknown command\n", name);
+    return 1;
+}
