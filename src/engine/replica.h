@@ -1,0 +1,73 @@
+/*
+ * engine/replica.h — one replication destination of a database (spec 6).
+ *
+ * Uploads the database's local L0 files to level 0 of its storage in TXID
+ * order, one at a time; after each success the in-memory replica position
+ * advances. Nothing is persisted locally: an unknown position (start-up, any
+ * upload error) is recomputed from the replica's level-0 listing, so a
+ * failed upload is simply re-sent and the TXID chain never has a gap.
+ *
+ * State machine (ls_replica_state): IDLE -> SYNCING -> IDLE | ERROR;
+ * ERROR -> SYNCING on the next attempt (with backoff) ; any -> STOPPED.
+ *
+ * Threading: ls_replica_sync() runs on the database's executor (never two at
+ * once for one replica); ls_replica_status_get() is safe from any thread.
+ */
+#ifndef LS_ENGINE_REPLICA_H
+#define LS_ENGINE_REPLICA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/db.h"
+#include "storage/storage.h"
+#include "util/error.h"
+
+typedef enum ls_replica_state {
+    LS_REPLICA_IDLE = 0,
+    LS_REPLICA_SYNCING,
+    LS_REPLICA_ERROR,
+    LS_REPLICA_STOPPED,
+} ls_replica_state;
+
+typedef struct ls_replica_opts {
+    const char *name;              /* display name ("file", "s3", or config name) */
+    ls_storage *storage;           /* taken over: closed by ls_replica_free */
+    int64_t sync_interval_ns;      /* default 1 s; 0 = upload as soon as written */
+    int max_sync_ltx_files;        /* default 256; 0 unlimited */
+    bool auto_recover;
+} ls_replica_opts;
+
+typedef struct ls_replica_status {
+    ls_replica_state state;
+    uint64_t txid;                 /* replica position (0 unknown/empty) */
+    int64_t last_sync_ns;          /* last successful upload step, 0 never */
+    int64_t last_error_ns;
+    uint32_t consecutive_errors;
+    ls_code last_error;
+    char last_error_msg[256];
+    ls_storage_stats stats;
+} ls_replica_status;
+
+typedef struct ls_replica ls_replica;
+
+ls_code ls_replica_new(const ls_replica_opts *opts, ls_replica **out, ls_err *err);
+void ls_replica_free(ls_replica *r);
+
+/* Replica position: cached, else max TXID of level 0 (6.1). */
+ls_code ls_replica_pos(ls_replica *r, uint64_t *txid, ls_err *err);
+/* One upload step (6.2): uploads local L0 files after the replica position
+ * up to the local TXID (at most max_sync_ltx_files; *more = true when the
+ * batch limit was hit). Errors reset the cached position. */
+ls_code ls_replica_sync(ls_replica *r, ls_db *db, bool *more, ls_err *err);
+/* Backoff to wait before the next attempt after consecutive errors:
+ * sync-interval doubled per error, capped at 5 min (6.3). */
+int64_t ls_replica_backoff_ns(const ls_replica *r);
+
+ls_storage *ls_replica_storage(ls_replica *r);
+const char *ls_replica_name(const ls_replica *r);
+int64_t ls_replica_sync_interval(const ls_replica *r);
+void ls_replica_status_get(ls_replica *r, ls_replica_status *out);
+void ls_replica_set_state(ls_replica *r, ls_replica_state s);
+
+#endif
