@@ -1,0 +1,705 @@
+/*
+ * engine/store.c — scheduling of databases and replicas on a libuv loop.
+ * See store.h for the contract (event-driven syncs, per-database
+ * serialisation of blocking jobs on the thread pool, graceful shutdown).
+ */
+#include "engine/store.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+enum job_kind { JOB_NONE, JOB_SYNC, JOB_COMPACT, JOB_SNAPSHOT, JOB_L0_RETENTION, JOB_FINAL };
+
+typedef struct store_db {
+    ls_store *store;
+    size_t index;
+    ls_db *db;
+    ls_replica **replicas;
+    size_t nreplicas;
+    int64_t monitor_interval_ns;
+    int64_t min_spacing_ns;
+    char *dir, *db_name, *wal_name;
+
+    uv_fs_event_t fsev;
+    uv_timer_t monitor_timer;   /* safety net */
+    uv_timer_t spacing_timer;   /* delayed sync (spacing / retry backoff) */
+    bool fsev_started;
+
+    /* loop-thread scheduling state */
+    bool busy;
+    bool want_sync;
+    bool want_snapshot;
+    bool want_l0_retention;
+    unsigned want_compact;      /* bit L set: compact level L */
+    int64_t last_sync_start;    /* monotonic ns */
+    int64_t retry_at;           /* monotonic ns; 0 = none */
+    struct { int64_t size, mtime_ns; ino_t ino; bool exists; } wal_seen;
+
+    /* change counters used to skip work when nothing is new */
+    uint64_t level_writes[LS_SNAPSHOT_LEVEL + 1]; /* [0] = L0 uploads */
+    uint64_t compacted_from[LS_SNAPSHOT_LEVEL + 1]; /* level_writes[L-1] seen by level L */
+    uint64_t l0_retention_seen;
+    int64_t last_change_ns;     /* wall time of the last upload/compaction */
+    int64_t l0_retention_last_ns;
+
+    /* current job (owned by the worker while busy) */
+    uv_work_t work;
+    enum job_kind job;
+    int job_level;
+    ls_code job_rc;
+    ls_err job_err;
+    bool job_uploaded;
+    bool job_compacted;
+    bool job_replica_error;
+    struct { int64_t size, mtime_ns; ino_t ino; bool exists; } job_wal;
+} store_db;
+
+struct ls_store {
+    ls_store_opts opts;
+    store_db **dbs;
+    size_t ndbs, cap;
+    uv_loop_t *loop;
+    uv_timer_t level_timers[LS_MAX_LEVELS + 1]; /* [L] for L = 1..n */
+    uv_timer_t snapshot_timer;
+    uv_timer_t l0_timer;
+    bool started;
+    bool shutting_down;
+    atomic_bool abort_shutdown;
+    size_t final_pending;
+    size_t closing_handles;
+    ls_code shutdown_rc;
+    void (*done)(void *ctx, ls_code rc);
+    void *done_ctx;
+};
+
+void ls_store_opts_defaults(ls_store_opts *o) {
+    memset(o, 0, sizeof(*o));
+    ls_compact_opts_defaults(&o->compact);
+    o->l0_retention_check_interval_ns = 15 * LS_NS_PER_SEC;
+    o->shutdown_sync_timeout_ns = 30 * LS_NS_PER_SEC;
+    o->shutdown_sync_interval_ns = 500 * LS_NS_PER_MS;
+}
+
+ls_code ls_store_new(const ls_store_opts *opts, ls_store **out, ls_err *err) {
+    ls_store *s = calloc(1, sizeof(*s));
+    if (!s) return ls_err_set(err, LS_ERR_NOMEM, "store: out of memory");
+    if (opts) s->opts = *opts;
+    else ls_store_opts_defaults(&s->opts);
+    atomic_init(&s->abort_shutdown, false);
+    *out = s;
+    return LS_OK;
+}
+
+ls_code ls_store_add_db(ls_store *s, const ls_store_db_spec *spec, ls_err *err) {
+    if (ls_store_find(s, spec->db.path) >= 0)
+        return ls_err_set(err, LS_ERR_CONFIG, "database %s is configured twice", spec->db.path);
+    if (s->ndbs == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        store_db **p = realloc(s->dbs, cap * sizeof(*p));
+        if (!p) return ls_err_set(err, LS_ERR_NOMEM, "store: out of memory");
+        s->dbs = p;
+        s->cap = cap;
+    }
+    store_db *d = calloc(1, sizeof(*d));
+    if (!d) return ls_err_set(err, LS_ERR_NOMEM, "store: out of memory");
+    ls_code rc = ls_db_new(&spec->db, &d->db, err);
+    if (rc != LS_OK) {
+        free(d);
+        return rc;
+    }
+    d->store = s;
+    d->index = s->ndbs;
+    d->monitor_interval_ns = spec->monitor_interval_ns > 0 ? spec->monitor_interval_ns : LS_NS_PER_SEC;
+    d->dir = ls_path_dir(spec->db.path);
+    d->db_name = ls_path_base(spec->db.path);
+    d->wal_name = ls_strfmt("%s-wal", d->db_name ? d->db_name : "");
+    d->replicas = calloc(spec->nreplicas ? spec->nreplicas : 1, sizeof(ls_replica *));
+    if (!d->dir || !d->db_name || !d->wal_name || !d->replicas) {
+        ls_db_free(d->db);
+        free(d->dir);
+        free(d->db_name);
+        free(d->wal_name);
+        free(d->replicas);
+        free(d);
+        return ls_err_set(err, LS_ERR_NOMEM, "store: out of memory");
+    }
+    d->min_spacing_ns = d->monitor_interval_ns;
+    for (size_t i = 0; i < spec->nreplicas; i++) {
+        d->replicas[i] = spec->replicas[i];
+        int64_t si = ls_replica_sync_interval(spec->replicas[i]);
+        if (si < d->min_spacing_ns) d->min_spacing_ns = si;
+    }
+    d->nreplicas = spec->nreplicas;
+    s->dbs[s->ndbs++] = d;
+    return LS_OK;
+}
+
+size_t ls_store_db_count(ls_store *s) { return s->ndbs; }
+
+long ls_store_find(ls_store *s, const char *path) {
+    for (size_t i = 0; i < s->ndbs; i++)
+        if (strcmp(ls_db_path(s->dbs[i]->db), path) == 0) return (long)i;
+    return -1;
+}
+
+bool ls_store_db_status_get(ls_store *s, size_t i, ls_store_db_status *out) {
+    if (i >= s->ndbs) return false;
+    store_db *d = s->dbs[i];
+    memset(out, 0, sizeof(*out));
+    snprintf(out->path, sizeof(out->path), "%s", ls_db_path(d->db));
+    ls_db_status_get(d->db, &out->db);
+    out->nreplicas = d->nreplicas < 8 ? d->nreplicas : 8;
+    for (size_t k = 0; k < out->nreplicas; k++) {
+        ls_replica_status_get(d->replicas[k], &out->replicas[k]);
+        ls_storage *st = ls_replica_storage(d->replicas[k]);
+        snprintf(out->replica_names[k], sizeof(out->replica_names[k]), "%s",
+                 ls_replica_name(d->replicas[k]));
+        snprintf(out->replica_types[k], sizeof(out->replica_types[k]), "%s",
+                 st && st->type ? st->type : "");
+        snprintf(out->replica_urls[k], sizeof(out->replica_urls[k]), "%s",
+                 st && st->url ? st->url : "");
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------------
+ * Jobs (run on the thread pool; touch only this database's objects)
+ */
+
+static void stat_wal(store_db *d, int64_t *size, int64_t *mtime, ino_t *ino, bool *exists) {
+    struct stat st;
+    if (stat(ls_db_wal_path(d->db), &st) == 0) {
+        *size = st.st_size;
+        *mtime = (int64_t)st.st_mtim.tv_sec * LS_NS_PER_SEC + st.st_mtim.tv_nsec;
+        *ino = st.st_ino;
+        *exists = true;
+    } else {
+        *size = -1;
+        *mtime = 0;
+        *ino = 0;
+        *exists = false;
+    }
+}
+
+/* Uploads pending L0 files to every replica that is not in backoff. */
+static void upload_all(store_db *d, bool ignore_backoff) {
+    for (size_t i = 0; i < d->nreplicas; i++) {
+        ls_replica *r = d->replicas[i];
+        ls_replica_status rs;
+        ls_replica_status_get(r, &rs);
+        if (!ignore_backoff && rs.state == LS_REPLICA_ERROR && rs.last_error_ns > 0 &&
+            ls_now_ns() < rs.last_error_ns + ls_replica_backoff_ns(r)) {
+            d->job_replica_error = true;
+            continue;
+        }
+        bool more = true;
+        while (more) {
+            ls_err e;
+            uint64_t before = rs.txid;
+            if (ls_replica_sync(r, d->db, &more, &e) != LS_OK) {
+                d->job_replica_error = true;
+                /* logged at most every 30 s by consecutive-error count */
+                ls_replica_status_get(r, &rs);
+                if (rs.consecutive_errors == 1 || rs.consecutive_errors % 30 == 0)
+                    ls_error("replica sync error", "db", ls_db_path(d->db), "replica",
+                             ls_replica_name(r), "error", e.msg);
+                break;
+            }
+            ls_replica_status_get(r, &rs);
+            if (rs.txid > before) d->job_uploaded = true;
+        }
+    }
+}
+
+static void job_sync(store_db *d) {
+    stat_wal(d, &d->job_wal.size, &d->job_wal.mtime_ns, &d->job_wal.ino, &d->job_wal.exists);
+    bool ready = false;
+    d->job_rc = ls_db_init(d->db, &ready, &d->job_err);
+    if (d->job_rc != LS_OK || !ready) return;
+    ls_sync_result res;
+    memset(&res, 0, sizeof(res));
+    d->job_rc = ls_db_sync(d->db, &res, &d->job_err);
+    if (res.wrote && res.snapshot)
+        ls_info("snapshot written", "db", ls_db_path(d->db), "txid", LS_HEX16(res.txid), "reason",
+                res.reason ? res.reason : "");
+    /* upload whatever exists locally, even after a sync error */
+    upload_all(d, false);
+}
+
+static void job_compact(store_db *d) {
+    ls_store *s = d->store;
+    int level = d->job_level;
+    for (size_t i = 0; i < d->nreplicas; i++) {
+        ls_compact_outcome out = LS_COMPACT_NOTHING;
+        ls_err e;
+        ls_code rc = ls_compact_level(ls_replica_storage(d->replicas[i]), d->db, level,
+                                      s->opts.compact.level_interval_ns[level - 1], ls_now_ns(),
+                                      &out, &e);
+        if (rc != LS_OK) {
+            d->job_rc = rc;
+            d->job_err = e;
+            continue;
+        }
+        if (out == LS_COMPACT_DONE) d->job_compacted = true;
+        if (level == 1 && out == LS_COMPACT_DONE) {
+            if (ls_enforce_l0_retention(ls_replica_storage(d->replicas[i]), d->db,
+                                        &s->opts.compact, ls_now_ns(), &e) != LS_OK)
+                ls_warn("l0 retention failed", "db", ls_db_path(d->db), "error", e.msg);
+        }
+    }
+}
+
+static void job_snapshot(store_db *d, bool force) {
+    ls_store *s = d->store;
+    for (size_t i = 0; i < d->nreplicas; i++) {
+        ls_storage *st = ls_replica_storage(d->replicas[i]);
+        ls_compact_outcome out = LS_COMPACT_NOTHING;
+        ls_err e;
+        ls_code rc = ls_compact_snapshot(st, d->db, s->opts.compact.snapshot_interval_ns,
+                                         ls_now_ns(), force, &out, &e);
+        if (rc != LS_OK) {
+            d->job_rc = rc;
+            d->job_err = e;
+        } else if (out == LS_COMPACT_DONE) {
+            d->job_compacted = true;
+        }
+        if (ls_enforce_snapshot_retention(st, d->db, &s->opts.compact, ls_now_ns(), &e) != LS_OK)
+            ls_warn("snapshot retention failed", "db", ls_db_path(d->db), "error", e.msg);
+    }
+}
+
+static void job_l0_retention(store_db *d) {
+    ls_store *s = d->store;
+    for (size_t i = 0; i < d->nreplicas; i++) {
+        ls_err e;
+        if (ls_enforce_l0_retention(ls_replica_storage(d->replicas[i]), d->db, &s->opts.compact,
+                                    ls_now_ns(), &e) != LS_OK)
+            ls_warn("l0 retention failed", "db", ls_db_path(d->db), "error", e.msg);
+    }
+}
+
+/* Final sync on shutdown: one unlimited sync, then uploads retried every
+ * shutdown-sync-interval until they succeed or the timeout passes. */
+static void job_final(store_db *d) {
+    ls_store *s = d->store;
+    bool ready = false;
+    ls_err e;
+    if (ls_db_init(d->db, &ready, &e) == LS_OK && ready) {
+        ls_sync_result res;
+        if (ls_db_sync(d->db, &res, &e) != LS_OK)
+            ls_error("final sync failed", "db", ls_db_path(d->db), "error", e.msg);
+        int64_t deadline = ls_monotonic_ns() + s->opts.shutdown_sync_timeout_ns;
+        for (;;) {
+            d->job_replica_error = false;
+            upload_all(d, true);
+            if (!d->job_replica_error) break;
+            if (atomic_load(&s->abort_shutdown)) {
+                ls_warn("shutdown sync interrupted", "db", ls_db_path(d->db));
+                break;
+            }
+            if (ls_monotonic_ns() + s->opts.shutdown_sync_interval_ns > deadline) {
+                ls_error("shutdown sync timed out; some changes were not uploaded", "db",
+                         ls_db_path(d->db));
+                break;
+            }
+            struct timespec ts = {(time_t)(s->opts.shutdown_sync_interval_ns / LS_NS_PER_SEC),
+                                  (long)(s->opts.shutdown_sync_interval_ns % LS_NS_PER_SEC)};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (ls_db_close(d->db, &e) != LS_OK)
+        ls_error("close database failed", "db", ls_db_path(d->db), "error", e.msg);
+}
+
+static void work_cb(uv_work_t *w) {
+    store_db *d = w->data;
+    d->job_rc = LS_OK;
+    ls_err_clear(&d->job_err);
+    d->job_uploaded = d->job_compacted = d->job_replica_error = false;
+    switch (d->job) {
+    case JOB_SYNC: job_sync(d); break;
+    case JOB_COMPACT: job_compact(d); break;
+    case JOB_SNAPSHOT: job_snapshot(d, false); break;
+    case JOB_L0_RETENTION: job_l0_retention(d); break;
+    case JOB_FINAL: job_final(d); break;
+    case JOB_NONE: break;
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Loop-thread scheduling
+ */
+
+static void dispatch(store_db *d);
+static void final_done(store_db *d);
+
+static void after_work_cb(uv_work_t *w, int status) {
+    store_db *d = w->data;
+    (void)status;
+    enum job_kind kind = d->job;
+    d->busy = false;
+    d->job = JOB_NONE;
+    if (kind == JOB_FINAL) {
+        final_done(d);
+        return;
+    }
+    if (d->job_rc != LS_OK)
+        ls_error("sync error", "db", ls_db_path(d->db), "error", d->job_err.msg);
+    if (kind == JOB_SYNC) {
+        d->wal_seen.size = d->job_wal.size;
+        d->wal_seen.mtime_ns = d->job_wal.mtime_ns;
+        d->wal_seen.ino = d->job_wal.ino;
+        d->wal_seen.exists = d->job_wal.exists;
+        if (d->job_replica_error) {
+            /* retry uploads after the largest replica backoff */
+            int64_t backoff = 0;
+            for (size_t i = 0; i < d->nreplicas; i++) {
+                int64_t b = ls_replica_backoff_ns(d->replicas[i]);
+                if (b > backoff) backoff = b;
+            }
+            d->retry_at = ls_monotonic_ns() + backoff;
+        } else {
+            d->retry_at = 0;
+        }
+        if (d->job_rc != LS_OK && d->retry_at == 0)
+            d->retry_at = ls_monotonic_ns() + d->monitor_interval_ns;
+    }
+    if (d->job_uploaded) {
+        d->level_writes[0]++;
+        d->last_change_ns = ls_now_ns();
+    }
+    if (kind == JOB_COMPACT && d->job_compacted) {
+        d->level_writes[d->job_level]++;
+        d->last_change_ns = ls_now_ns();
+    }
+    if (!d->store->shutting_down) dispatch(d);
+    else if (d->store->final_pending) {
+        /* shutdown began while this job ran: now run the final job */
+        d->job = JOB_FINAL;
+        d->busy = true;
+        d->work.data = d;
+        uv_queue_work(d->store->loop, &d->work, work_cb, after_work_cb);
+    }
+}
+
+static void queue_job(store_db *d, enum job_kind kind, int level) {
+    d->job = kind;
+    d->job_level = level;
+    d->busy = true;
+    d->work.data = d;
+    int rc = uv_queue_work(d->store->loop, &d->work, work_cb, after_work_cb);
+    if (rc != 0) {
+        d->busy = false;
+        d->job = JOB_NONE;
+        ls_error("cannot queue job", "db", ls_db_path(d->db), "error", uv_strerror(rc));
+    }
+}
+
+static void spacing_cb(uv_timer_t *t) {
+    store_db *d = t->data;
+    dispatch(d);
+}
+
+/* Picks the next job for an idle database, honouring sync spacing. */
+static void dispatch(store_db *d) {
+    if (d->busy || d->store->shutting_down) return;
+    int64_t now = ls_monotonic_ns();
+    if (d->retry_at && now >= d->retry_at) {
+        d->retry_at = 0;
+        d->want_sync = true;
+    }
+    if (d->want_sync) {
+        int64_t next = d->last_sync_start + d->min_spacing_ns;
+        if (d->last_sync_start == 0 || now >= next) {
+            d->want_sync = false;
+            d->last_sync_start = now;
+            queue_job(d, JOB_SYNC, 0);
+            return;
+        }
+        uint64_t ms = (uint64_t)((next - now + LS_NS_PER_MS - 1) / LS_NS_PER_MS);
+        uv_timer_start(&d->spacing_timer, spacing_cb, ms, 0);
+        /* fall through: other work may run while we wait */
+    }
+    for (int level = 1; level <= d->store->opts.compact.nlevels; level++) {
+        if (!(d->want_compact & (1u << level))) continue;
+        d->want_compact &= ~(1u << level);
+        if (d->level_writes[level - 1] == d->compacted_from[level] && d->compacted_from[level] != 0)
+            continue; /* nothing new below this level */
+        d->compacted_from[level] = d->level_writes[level - 1] ? d->level_writes[level - 1] : 1;
+        queue_job(d, JOB_COMPACT, level);
+        return;
+    }
+    if (d->want_snapshot) {
+        d->want_snapshot = false;
+        queue_job(d, JOB_SNAPSHOT, LS_SNAPSHOT_LEVEL);
+        return;
+    }
+    if (d->want_l0_retention) {
+        d->want_l0_retention = false;
+        queue_job(d, JOB_L0_RETENTION, 0);
+        return;
+    }
+    if (d->retry_at) {
+        uint64_t ms = (uint64_t)((d->retry_at - now + LS_NS_PER_MS - 1) / LS_NS_PER_MS);
+        if (!d->want_sync) uv_timer_start(&d->spacing_timer, spacing_cb, ms, 0);
+    }
+}
+
+static void request_sync(store_db *d) {
+    d->want_sync = true;
+    dispatch(d);
+}
+
+static void fs_event_cb(uv_fs_event_t *h, const char *filename, int events, int status) {
+    store_db *d = h->data;
+    (void)events;
+    if (status < 0 || !filename) {
+        request_sync(d);
+        return;
+    }
+    if (strcmp(filename, d->wal_name) == 0 || strcmp(filename, d->db_name) == 0) request_sync(d);
+}
+
+/* Safety net: sync only if the WAL changed since the last sync saw it, the
+ * database is not initialised yet, or a retry is due. */
+static void monitor_cb(uv_timer_t *t) {
+    store_db *d = t->data;
+    int64_t size, mtime;
+    ino_t ino;
+    bool exists;
+    stat_wal(d, &size, &mtime, &ino, &exists);
+    ls_db_status st;
+    ls_db_status_get(d->db, &st);
+    if (exists != d->wal_seen.exists || size != d->wal_seen.size ||
+        mtime != d->wal_seen.mtime_ns || ino != d->wal_seen.ino || !st.initialized ||
+        (d->retry_at && ls_monotonic_ns() >= d->retry_at)) {
+        request_sync(d);
+    }
+}
+
+static uint64_t ms_until_boundary(int64_t interval_ns) {
+    int64_t now = ls_now_ns();
+    int64_t next = ls_interval_prev(now, interval_ns) + interval_ns;
+    int64_t ms = (next - now) / LS_NS_PER_MS + 1;
+    return ms > 0 ? (uint64_t)ms : 1;
+}
+
+static void level_timer_cb(uv_timer_t *t) {
+    ls_store *s = t->data;
+    int level = (int)(t - s->level_timers);
+    for (size_t i = 0; i < s->ndbs; i++) {
+        s->dbs[i]->want_compact |= 1u << level;
+        dispatch(s->dbs[i]);
+    }
+    uv_timer_start(t, level_timer_cb, ms_until_boundary(s->opts.compact.level_interval_ns[level - 1]), 0);
+}
+
+static void snapshot_timer_cb(uv_timer_t *t) {
+    ls_store *s = t->data;
+    for (size_t i = 0; i < s->ndbs; i++) {
+        s->dbs[i]->want_snapshot = true;
+        dispatch(s->dbs[i]);
+    }
+    uv_timer_start(t, snapshot_timer_cb, ms_until_boundary(s->opts.compact.snapshot_interval_ns), 0);
+}
+
+/* L0 retention only while something changed recently enough that files may
+ * still become eligible; an idle replica gets no requests. */
+static void l0_timer_cb(uv_timer_t *t) {
+    ls_store *s = t->data;
+    if (s->opts.compact.l0_retention_ns <= 0) return;
+    int64_t now = ls_now_ns();
+    for (size_t i = 0; i < s->ndbs; i++) {
+        store_db *d = s->dbs[i];
+        if (d->last_change_ns == 0) continue;
+        if (now > d->last_change_ns + s->opts.compact.l0_retention_ns +
+                      2 * s->opts.l0_retention_check_interval_ns &&
+            d->l0_retention_last_ns > d->last_change_ns + s->opts.compact.l0_retention_ns)
+            continue;
+        d->l0_retention_last_ns = now;
+        d->want_l0_retention = true;
+        dispatch(d);
+    }
+}
+
+static uint64_t ns_to_ms(int64_t ns) {
+    int64_t ms = ns / LS_NS_PER_MS;
+    return ms > 0 ? (uint64_t)ms : 1;
+}
+
+ls_code ls_store_start(ls_store *s, uv_loop_t *loop, ls_err *err) {
+    s->loop = loop;
+    for (size_t i = 0; i < s->ndbs; i++) {
+        store_db *d = s->dbs[i];
+        uv_timer_init(loop, &d->monitor_timer);
+        uv_timer_init(loop, &d->spacing_timer);
+        d->monitor_timer.data = d->spacing_timer.data = d;
+        uv_fs_event_init(loop, &d->fsev);
+        d->fsev.data = d;
+        int rc = uv_fs_event_start(&d->fsev, fs_event_cb, d->dir, 0);
+        if (rc != 0) {
+            ls_warn("cannot watch database directory; relying on the monitor interval", "db",
+                    ls_db_path(d->db), "dir", d->dir, "error", uv_strerror(rc));
+        } else {
+            d->fsev_started = true;
+        }
+        uv_timer_start(&d->monitor_timer, monitor_cb, ns_to_ms(d->monitor_interval_ns),
+                       ns_to_ms(d->monitor_interval_ns));
+        d->want_sync = true;
+        if (!s->opts.once) {
+            for (int l = 1; l <= s->opts.compact.nlevels; l++) d->want_compact |= 1u << l;
+            d->want_snapshot = true;
+        }
+    }
+    if (!s->opts.once) {
+        for (int l = 1; l <= s->opts.compact.nlevels; l++) {
+            uv_timer_init(loop, &s->level_timers[l]);
+            s->level_timers[l].data = s;
+            uv_timer_start(&s->level_timers[l], level_timer_cb,
+                           ms_until_boundary(s->opts.compact.level_interval_ns[l - 1]), 0);
+        }
+        uv_timer_init(loop, &s->snapshot_timer);
+        s->snapshot_timer.data = s;
+        uv_timer_start(&s->snapshot_timer, snapshot_timer_cb,
+                       ms_until_boundary(s->opts.compact.snapshot_interval_ns), 0);
+        uv_timer_init(loop, &s->l0_timer);
+        s->l0_timer.data = s;
+        uv_timer_start(&s->l0_timer, l0_timer_cb, ns_to_ms(s->opts.l0_retention_check_interval_ns),
+                       ns_to_ms(s->opts.l0_retention_check_interval_ns));
+    }
+    s->started = true;
+    for (size_t i = 0; i < s->ndbs; i++) dispatch(s->dbs[i]);
+    (void)err;
+    return LS_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Shutdown
+ */
+
+static void maybe_finish(ls_store *s) {
+    if (s->final_pending > 0 || s->closing_handles > 0) return;
+    if (s->done) {
+        void (*done)(void *, ls_code) = s->done;
+        s->done = NULL;
+        done(s->done_ctx, s->shutdown_rc);
+    }
+}
+
+typedef struct close_ctx {
+    ls_store *s;
+} close_ctx;
+
+static void close_handle(ls_store *s, uv_handle_t *h);
+
+static void on_handle_closed(uv_handle_t *h) {
+    ls_store *s = ((close_ctx *)h->data)->s;
+    free(h->data);
+    h->data = NULL;
+    s->closing_handles--;
+    maybe_finish(s);
+}
+
+static void close_handle(ls_store *s, uv_handle_t *h) {
+    if (uv_is_closing(h)) return;
+    close_ctx *c = malloc(sizeof(*c));
+    if (!c) return;
+    c->s = s;
+    h->data = c;
+    s->closing_handles++;
+    uv_close(h, on_handle_closed);
+}
+
+static void final_done(store_db *d) {
+    ls_store *s = d->store;
+    s->final_pending--;
+    maybe_finish(s);
+}
+
+void ls_store_shutdown(ls_store *s, void (*done)(void *ctx, ls_code rc), void *ctx) {
+    if (s->shutting_down) {
+        atomic_store(&s->abort_shutdown, true);
+        return;
+    }
+    s->shutting_down = true;
+    s->done = done;
+    s->done_ctx = ctx;
+    if (s->started) {
+        for (size_t i = 0; i < s->ndbs; i++) {
+            store_db *d = s->dbs[i];
+            if (d->fsev_started) uv_fs_event_stop(&d->fsev);
+            close_handle(s, (uv_handle_t *)&d->fsev);
+            close_handle(s, (uv_handle_t *)&d->monitor_timer);
+            close_handle(s, (uv_handle_t *)&d->spacing_timer);
+        }
+        if (!s->opts.once) {
+            for (int l = 1; l <= s->opts.compact.nlevels; l++)
+                close_handle(s, (uv_handle_t *)&s->level_timers[l]);
+            close_handle(s, (uv_handle_t *)&s->snapshot_timer);
+            close_handle(s, (uv_handle_t *)&s->l0_timer);
+        }
+    }
+    s->final_pending = s->ndbs;
+    for (size_t i = 0; i < s->ndbs; i++) {
+        store_db *d = s->dbs[i];
+        if (!d->busy) queue_job(d, JOB_FINAL, 0); /* else after_work_cb queues it */
+    }
+    maybe_finish(s);
+}
+
+ls_code ls_store_run_once(ls_store *s, bool force_snapshot, bool enforce_retention, ls_err *err) {
+    ls_code first = LS_OK;
+    for (size_t i = 0; i < s->ndbs; i++) {
+        store_db *d = s->dbs[i];
+        d->job_rc = LS_OK;
+        ls_err_clear(&d->job_err);
+        d->job_replica_error = false;
+        job_sync(d);
+        if (d->job_rc == LS_OK && d->job_replica_error) {
+            d->job_rc = LS_ERR_NETWORK;
+            ls_err_set(&d->job_err, LS_ERR_NETWORK, "upload to a replica failed for %s",
+                       ls_db_path(d->db));
+        }
+        if (d->job_rc == LS_OK && force_snapshot) job_snapshot(d, true);
+        if (d->job_rc == LS_OK && enforce_retention) {
+            for (size_t k = 0; k < d->nreplicas; k++) {
+                ls_err e;
+                if (ls_enforce_snapshot_retention(ls_replica_storage(d->replicas[k]), d->db,
+                                                  &s->opts.compact, ls_now_ns(), &e) != LS_OK) {
+                    d->job_rc = e.code;
+                    d->job_err = e;
+                }
+            }
+        }
+        if (d->job_rc != LS_OK && first == LS_OK) {
+            first = d->job_rc;
+            if (err) *err = d->job_err;
+        }
+        ls_err e;
+        ls_db_close(d->db, &e);
+    }
+    return first;
+}
+
+void ls_store_free(ls_store *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->ndbs; i++) {
+        store_db *d = s->dbs[i];
+        for (size_t k = 0; k < d->nreplicas; k++) ls_replica_free(d->replicas[k]);
+        free(d->replicas);
+        ls_db_free(d->db);
+        free(d->dir);
+        free(d->db_name);
+        free(d->wal_name);
+        free(d);
+    }
+    free(s->dbs);
+    free(s);
+}
