@@ -97,6 +97,10 @@ struct ls_storage {
     char *url;             /* display URL with credentials removed (owned) */
     ls_ltx_layout layout;
     ls_storage_stats stats;/* updated by the backend with atomic adds */
+    /* Added: true when list() already reports the recorded creation time
+     * (file: mtime). When false (s3: LastModified), ls_ltx_list() with
+     * accurate_time issues one head(accurate) per object. */
+    bool list_times_accurate;
 };
 
 /* Convenience wrappers (validate arguments, count requests). */
@@ -111,7 +115,34 @@ ls_code ls_storage_list(ls_storage *s, const char *prefix, char delimiter, ls_ob
 ls_code ls_storage_del(ls_storage *s, const char *const *keys, size_t n, ls_err *err);
 void ls_storage_close(ls_storage *s);
 
+/*
+ * Request accounting. The ls_storage_* wrappers count every request
+ * (puts/gets/heads/lists/deletes), failed requests (errors) and payload bytes
+ * (bytes_out: read from a put's source; bytes_in: delivered by a get reader)
+ * with relaxed atomic adds, so backends must NOT count those themselves; a
+ * backend only adds its internal retries (ls_storage_stat_add(&s->stats.
+ * retries, 1)). ls_storage_stats_get() takes a consistent-enough snapshot.
+ */
+static inline void ls_storage_stat_add(uint64_t *field, uint64_t n) {
+    __atomic_fetch_add(field, n, __ATOMIC_RELAXED);
+}
+void ls_storage_stats_get(const ls_storage *s, ls_storage_stats *out);
+
+/*
+ * Key rules (checked by every wrapper before the backend is called; backends
+ * may call it again): a key is 1..LS_STORAGE_KEY_MAX bytes of '/'-separated
+ * non-empty segments, none of which is "." or ".."; no leading or trailing
+ * '/', no "//", no control characters (0x01-0x1f, 0x7f). A list prefix
+ * (is_prefix) may be empty and may end with '/'. Violations return
+ * LS_ERR_INVALID with a message that quotes the key (control characters
+ * escaped).
+ */
+#define LS_STORAGE_KEY_MAX 1024
+ls_code ls_storage_key_check(const char *key, bool is_prefix, ls_err *err);
+
 void ls_object_list_free(ls_object_list *l);
+/* Sorts by key ascending (strcmp, i.e. byte order as S3 lists). */
+void ls_object_list_sort(ls_object_list *l);
 ls_code ls_object_list_push(ls_object_list *l, const char *key, int64_t size, int64_t created_ns,
                             bool is_dir, ls_err *err);
 void ls_object_info_free(ls_object_info *o);
@@ -120,7 +151,15 @@ void ls_object_info_free(ls_object_info *o);
  * Backends. Each constructor takes its backend's options and returns a
  * storage the caller closes.
  */
-/* file backend rooted at an absolute directory path (created on first put). */
+/* file backend rooted at a directory path (made absolute; created on first
+ * put). Objects are plain files root/<key>; see storage/file.c for details:
+ * put writes "<final>.<pid>.<n>.tmp", fsyncs, sets mtime+atime to
+ * created_at_ns, renames and fsyncs the directory; list ignores "*.tmp";
+ * head/list report mtime as the creation time; new directories get the
+ * root's permission bits (0700 when the root does not exist yet) and files
+ * the same bits without execute (0600). */
 ls_code ls_storage_file_open(const char *root, ls_storage **out, ls_err *err);
+/* Root directory of a file backend (NULL for other backends). */
+const char *ls_storage_file_root(const ls_storage *s);
 
 #endif
