@@ -8,6 +8,10 @@
 #include "cli/flags.h"
 
 int cmd_version(const cli_command *cmd, int argc, char **argv);
+int cmd_replicate(const cli_command *cmd, int argc, char **argv);
+int cmd_databases(const cli_command *cmd, int argc, char **argv);
+int cmd_status(const cli_command *cmd, int argc, char **argv);
+int cmd_reset(const cli_command *cmd, int argc, char **argv);
 
 extern const cli_command ls_commands[];
 extern const int ls_command_count;

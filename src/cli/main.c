@@ -12,6 +12,10 @@
 #include "cli/commands.h"
 
 const cli_command ls_commands[] = {
+    {"databases", "List databases specified in config file", cmd_databases, false},
+    {"replicate", "Runs a server to replicate databases", cmd_replicate, false},
+    {"reset", "Clears local Litestream state for a database", cmd_reset, false},
+    {"status", "Displays replication status of databases", cmd_status, false},
     {"version", "Prints the binary version", cmd_version, false},
 };
 const int ls_command_count = (int)(sizeof(ls_commands) / sizeof(ls_commands[0]));
