@@ -16,7 +16,7 @@ for bin in build-fuzz/fuzz_*; do
   work=$(mktemp -d)
   mkdir -p "$work/corpus"
   if [ -d "fuzz/corpus/$name" ]; then cp -r "fuzz/corpus/$name/." "$work/corpus/"; fi
-  if [ -x "fuzz/seeds_$name.sh" ]; then bash "fuzz/seeds_$name.sh" "$work/corpus"; fi
+  if [ -f "fuzz/seeds_$name.sh" ]; then bash "fuzz/seeds_$name.sh" "$work/corpus"; fi
   echo "fuzz: $name for ${SECS}s on $(ls "$work/corpus" | wc -l) seeds"
   if ! "$bin" -max_total_time="$SECS" -print_final_stats=1 -artifact_prefix="$work/" \
         "$work/corpus" >"$work/log" 2>&1; then
