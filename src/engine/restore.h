@@ -9,7 +9,32 @@
  * is left exactly as it was.
  *
  * Memory is bounded by (number of plan files) x (one page + one compressed
- * page), independent of the database size.
+ * page) plus fixed copy buffers, independent of the database size.
+ *
+ * Fetching (opts.fetch / opts.parallelism): in STREAM mode every plan file
+ * is read straight from the backend by the k-way merge through a resumable
+ * reader (opened lazily, ranged re-opens on failure); this is the default
+ * for the file backend. In DOWNLOAD mode (default for remote backends) up to
+ * `parallelism` worker threads copy the plan files concurrently into
+ * "<output>.tmp-fetch/" (beside the output, removed afterwards; disk use =
+ * the sum of the plan's file sizes, memory = one fixed buffer per worker)
+ * while the merge consumes them in plan order as each one completes.
+ *
+ * Verification: every input's file checksum (and, for checksum-tracked
+ * snapshots, its post-apply checksum) is verified by the merge; the merged
+ * page set must be exactly pages 1..commit (lock page written as zeros);
+ * the output is exactly commit x page_size bytes; the integrity check (when
+ * not NONE) runs on the temp file before it is renamed into place. When the
+ * merge fails, each plan file is re-verified on its own so the error names
+ * the offending file (failure path only).
+ *
+ * Concurrency on one output: "<output>.tmp" is locked (flock) for the whole
+ * restore; a second restore into the same output fails with LS_ERR_BUSY. A
+ * stale temp file from a crashed restore is reused (truncated). Without
+ * force the final rename refuses to replace a path that appeared meanwhile
+ * (RENAME_NOREPLACE); with force an existing output and its -wal / -shm /
+ * -journal sidecars are replaced (sidecars are removed before the rename so
+ * a stale WAL can never be applied to the restored file).
  *
  * Thread-safety: a restore uses only its own state; several may run at once
  * on different outputs. The progress callback is called on the restoring
@@ -45,8 +70,16 @@ typedef struct ls_restore_plan {
     const char *layout;       /* "ltx" (v0.5) or "v0.3" (static string) */
 } ls_restore_plan;
 
-/* Progress: bytes of LTX input consumed so far / total planned bytes. */
+/* Progress: bytes of LTX input consumed so far / total planned bytes.
+ * Called at the start (0), at least every 1% / 4 MiB, and at the end
+ * (done == total after a successful merge). */
 typedef void (*ls_restore_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+typedef enum ls_restore_fetch {
+    LS_RESTORE_FETCH_AUTO = 0,   /* STREAM for the file backend, else DOWNLOAD */
+    LS_RESTORE_FETCH_STREAM,     /* merge reads each file from the backend */
+    LS_RESTORE_FETCH_DOWNLOAD,   /* N workers copy files to local temp files */
+} ls_restore_fetch;
 
 typedef struct ls_restore_opts {
     const char *output;          /* required: final database path */
@@ -58,6 +91,10 @@ typedef struct ls_restore_opts {
     ls_restore_progress_fn progress;
     void *progress_ctx;
     atomic_bool *cancel;         /* optional; set to true to cancel */
+    /* Added: */
+    ls_restore_fetch fetch;      /* see header comment; default AUTO */
+    const ls_restore_plan *plan; /* optional precomputed plan (e.g. the one a
+                                    dry run showed); NULL = compute it */
 } ls_restore_opts;
 
 typedef struct ls_restore_result {
@@ -72,12 +109,30 @@ typedef struct ls_restore_result {
 } ls_restore_result;
 
 /* Computes the plan (8.3) for a TXID/timestamp target. No matching files ->
- * LS_ERR_UNAVAILABLE with the reference's message. */
+ * LS_ERR_UNAVAILABLE "transaction not available". TXID and timestamp both
+ * given -> LS_ERR_INVALID "cannot specify index & timestamp to restore".
+ * A latest restore whose levels have a gap after the plan -> LS_ERR_FORMAT
+ * "non-contiguous ltx files: have up to X but next file starts at Y".
+ * A timestamp target lists with accurate creation times (spec 3.3). */
 ls_code ls_restore_plan_compute(ls_storage *st, uint64_t txid, int64_t timestamp_ns,
                                 ls_restore_plan *plan, ls_err *err);
 void ls_restore_plan_free(ls_restore_plan *plan);
 
-/* Plans and applies. Output exists and !force -> LS_ERR_EXISTS. */
+/* Earliest and latest creation time over every LTX file of levels 0..9
+ * (listing times). Both 0 when the replica holds no LTX file. */
+ls_code ls_restore_time_bounds(ls_storage *st, int64_t *created_ns, int64_t *updated_ns,
+                               ls_err *err);
+/* The CLI's pre-check for a timestamp restore from a replica URL (8.6):
+ * empty replica -> LS_ERR_UNAVAILABLE "no backups found"; timestamp outside
+ * [earliest, latest] -> LS_ERR_UNAVAILABLE "timestamp does not exist". */
+ls_code ls_restore_check_timestamp(ls_storage *st, int64_t timestamp_ns, ls_err *err);
+
+/* Plans (unless opts->plan) and applies (8.4). Output exists (or one of its
+ * -wal/-shm/-journal sidecars) and !force -> LS_ERR_EXISTS "cannot restore,
+ * output path already exists: P"; output is a directory -> LS_ERR_INVALID.
+ * Cancelled -> LS_ERR_CANCELED (nothing left behind). A plan file smaller
+ * than the 100-byte header -> LS_ERR_FORMAT. On success *res is filled
+ * (free with ls_restore_result_free); on failure *res is zeroed. */
 ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_result *res,
                        ls_err *err);
 void ls_restore_result_free(ls_restore_result *res);

@@ -1,0 +1,902 @@
+/*
+ * engine/restore.c — restore plan (spec 8.3) and its application (8.4).
+ * Contract and design notes: engine/restore.h.
+ */
+#include "engine/restore.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ltx/ltx.h"
+#include "storage/ltxfiles.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/timeutil.h"
+
+#define RS_COPY_BUF (128 * 1024)        /* download worker buffer */
+#define RS_WRITE_BUF (1024 * 1024)      /* coalesced page writes */
+#define RS_PROGRESS_MAX_STEP (4ull << 20)
+#define RS_DEFAULT_PARALLELISM 8
+#define RS_MAX_PARALLELISM 64
+
+static const char *const ERR_TX_NOT_AVAILABLE = "transaction not available";
+
+static bool canceled(const ls_restore_opts *o) {
+    return o && o->cancel && atomic_load(o->cancel);
+}
+
+/* ======================================================================== */
+/* Plan (8.3)                                                               */
+
+static ls_code plan_push(ls_restore_plan *p, size_t *cap, const ls_ltx_file *f, ls_err *err) {
+    if (p->n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 8;
+        ls_restore_file *n = realloc(p->files, ncap * sizeof(*n));
+        if (!n) return ls_err_set(err, LS_ERR_NOMEM, "restore plan: out of memory");
+        p->files = n;
+        *cap = ncap;
+    }
+    ls_restore_file *d = &p->files[p->n++];
+    d->level = f->level;
+    d->min_txid = f->min_txid;
+    d->max_txid = f->max_txid;
+    d->size = f->size;
+    d->created_at_ns = f->created_at_ns;
+    return LS_OK;
+}
+
+/* "Better" ordering: larger max TXID, then smaller min TXID, then higher
+ * level, then earlier creation time. True when b beats a. */
+static bool candidate_better(const ls_ltx_file *a, const ls_ltx_file *b) {
+    if (b->max_txid != a->max_txid) return b->max_txid > a->max_txid;
+    if (b->min_txid != a->min_txid) return b->min_txid < a->min_txid;
+    if (b->level != a->level) return b->level > a->level;
+    return b->created_at_ns < a->created_at_ns;
+}
+
+/* A file is eligible for the target when it is not past the TXID target and
+ * (with a timestamp) was created strictly before it. */
+static bool eligible(const ls_ltx_file *f, uint64_t txid, int64_t ts) {
+    if (txid != 0 && f->max_txid > txid) return false;
+    if (ts != 0 && !(f->created_at_ns < ts)) return false;
+    return true;
+}
+
+typedef struct level_cursor {
+    ls_ltx_file_list list;
+    size_t pos;      /* next unconsumed file */
+    long cand;       /* index of the best candidate, -1 none */
+} level_cursor;
+
+static void cursor_refresh(level_cursor *c, uint64_t current, uint64_t txid, int64_t ts) {
+    if (c->cand >= 0 && c->list.items[c->cand].max_txid <= current) c->cand = -1;
+    while (c->pos < c->list.n) {
+        const ls_ltx_file *f = &c->list.items[c->pos];
+        if (f->min_txid > current + 1) return; /* stays unconsumed */
+        c->pos++;
+        if (f->max_txid <= current) continue;
+        if (!eligible(f, txid, ts)) continue;
+        if (c->cand < 0 || candidate_better(&c->list.items[c->cand], f))
+            c->cand = (long)(c->pos - 1);
+    }
+}
+
+ls_code ls_restore_plan_compute(ls_storage *st, uint64_t txid, int64_t timestamp_ns,
+                                ls_restore_plan *plan, ls_err *err) {
+    if (!plan) return ls_err_set(err, LS_ERR_INVALID, "restore plan: NULL output");
+    memset(plan, 0, sizeof(*plan));
+    plan->layout = "ltx";
+    if (!st) return ls_err_set(err, LS_ERR_INVALID, "restore plan: no replica");
+    if (txid != 0 && timestamp_ns != 0)
+        return ls_err_set(err, LS_ERR_INVALID, "cannot specify index & timestamp to restore");
+    bool accurate = timestamp_ns != 0;
+    size_t cap = 0;
+    ls_code rc;
+
+    /* 1. Snapshot: the last eligible level-9 file in listing order. */
+    ls_ltx_file_list snaps;
+    rc = ls_ltx_list(st, LS_LTX_SNAPSHOT_LEVEL, 0, accurate, &snaps, err);
+    if (rc != LS_OK) return rc;
+    const ls_ltx_file *snap = NULL;
+    for (size_t i = 0; i < snaps.n; i++)
+        if (eligible(&snaps.items[i], txid, timestamp_ns)) snap = &snaps.items[i];
+    uint64_t current = 0;
+    if (snap) {
+        rc = plan_push(plan, &cap, snap, err);
+        current = snap->max_txid;
+    }
+    ls_ltx_file_list_free(&snaps);
+    if (rc != LS_OK) goto fail;
+    if (txid != 0 && current >= txid) goto done;
+
+    /* 2. Cursors on levels 8..0. */
+    level_cursor cur[LS_LTX_SNAPSHOT_LEVEL];
+    int ncur = 0;
+    for (int level = LS_LTX_SNAPSHOT_LEVEL - 1; level >= 0; level--) {
+        level_cursor *c = &cur[ncur];
+        memset(c, 0, sizeof(*c));
+        c->cand = -1;
+        rc = ls_ltx_list(st, level, 0, accurate, &c->list, err);
+        if (rc != LS_OK) break;
+        ncur++;
+    }
+    if (rc == LS_OK) {
+        /* 3. Repeatedly take the best candidate over all levels. */
+        for (;;) {
+            level_cursor *next = NULL;
+            for (int i = 0; i < ncur; i++) {
+                cursor_refresh(&cur[i], current, txid, timestamp_ns);
+                if (cur[i].cand < 0) continue;
+                if (!next || candidate_better(&next->list.items[next->cand],
+                                              &cur[i].list.items[cur[i].cand]))
+                    next = &cur[i];
+            }
+            if (!next) break;
+            const ls_ltx_file *f = &next->list.items[next->cand];
+            next->cand = -1;
+            if (f->max_txid <= current) continue;
+            rc = plan_push(plan, &cap, f, err);
+            if (rc != LS_OK) break;
+            current = f->max_txid;
+            if (txid != 0 && current >= txid) break;
+        }
+        /* 4. A latest restore must not stop at a gap. */
+        if (rc == LS_OK && plan->n > 0 && txid == 0 && timestamp_ns == 0) {
+            for (int i = 0; i < ncur; i++) {
+                if (cur[i].pos >= cur[i].list.n) continue;
+                const ls_ltx_file *f = &cur[i].list.items[cur[i].pos];
+                if (f->min_txid > current + 1) {
+                    rc = ls_err_set(err, LS_ERR_FORMAT,
+                                    "non-contiguous ltx files: have up to %016" PRIx64
+                                    " but next file starts at %016" PRIx64,
+                                    current, f->min_txid);
+                    break;
+                }
+            }
+        }
+    }
+    for (int i = 0; i < ncur; i++) ls_ltx_file_list_free(&cur[i].list);
+    if (rc != LS_OK) goto fail;
+
+done:
+    /* 5. Nothing usable, or the TXID target is not reached. */
+    if (plan->n == 0 || (txid != 0 && plan->files[plan->n - 1].max_txid < txid)) {
+        rc = ls_err_set(err, LS_ERR_UNAVAILABLE, "%s", ERR_TX_NOT_AVAILABLE);
+        goto fail;
+    }
+    plan->min_txid = plan->files[0].min_txid;
+    plan->max_txid = plan->files[plan->n - 1].max_txid;
+    return LS_OK;
+fail:
+    ls_restore_plan_free(plan);
+    plan->layout = "ltx";
+    return rc;
+}
+
+void ls_restore_plan_free(ls_restore_plan *plan) {
+    if (!plan) return;
+    free(plan->files);
+    plan->files = NULL;
+    plan->n = 0;
+    plan->min_txid = plan->max_txid = 0;
+}
+
+ls_code ls_restore_time_bounds(ls_storage *st, int64_t *created_ns, int64_t *updated_ns,
+                               ls_err *err) {
+    int64_t lo = 0, hi = 0;
+    for (int level = LS_LTX_SNAPSHOT_LEVEL; level >= 0; level--) {
+        ls_ltx_file_list l;
+        ls_code rc = ls_ltx_list(st, level, 0, false, &l, err);
+        if (rc != LS_OK) return rc;
+        for (size_t i = 0; i < l.n; i++) {
+            int64_t t = l.items[i].created_at_ns;
+            if (lo == 0 || t < lo) lo = t;
+            if (hi == 0 || t > hi) hi = t;
+        }
+        ls_ltx_file_list_free(&l);
+    }
+    if (created_ns) *created_ns = lo;
+    if (updated_ns) *updated_ns = hi;
+    return LS_OK;
+}
+
+ls_code ls_restore_check_timestamp(ls_storage *st, int64_t timestamp_ns, ls_err *err) {
+    int64_t lo, hi;
+    ls_code rc = ls_restore_time_bounds(st, &lo, &hi, err);
+    if (rc != LS_OK) return rc;
+    if (timestamp_ns == 0) return LS_OK;
+    if (lo == 0 && hi == 0) return ls_err_set(err, LS_ERR_UNAVAILABLE, "no backups found");
+    if (timestamp_ns < lo || timestamp_ns > hi)
+        return ls_err_set(err, LS_ERR_UNAVAILABLE, "timestamp does not exist");
+    return LS_OK;
+}
+
+/* ======================================================================== */
+/* Apply (8.4)                                                              */
+
+typedef struct fetch_pool fetch_pool;
+
+typedef struct restore_ctx {
+    ls_storage *st;
+    const ls_restore_opts *opts;
+    const ls_restore_plan *plan;
+    bool download;
+    fetch_pool *pool;
+    uint64_t done, total, reported, step;
+} restore_ctx;
+
+static void file_key(const restore_ctx *rc, size_t i, char *buf, size_t n) {
+    const ls_restore_file *f = &rc->plan->files[i];
+    if (ls_ltx_key(rc->st, f->level, f->min_txid, f->max_txid, buf, n) < 0)
+        snprintf(buf, n, "level %d %016" PRIx64 "-%016" PRIx64, f->level, f->min_txid,
+                 f->max_txid);
+}
+
+static void report_progress(restore_ctx *rc, bool force) {
+    const ls_restore_opts *o = rc->opts;
+    if (!o->progress) return;
+    if (!force && rc->done - rc->reported < rc->step) return;
+    rc->reported = rc->done;
+    o->progress(o->progress_ctx, rc->done, rc->total);
+}
+
+/* ---- download workers (DOWNLOAD mode) ----------------------------------- */
+
+enum { FETCH_PENDING = 0, FETCH_RUNNING, FETCH_DONE, FETCH_FAILED };
+
+struct fetch_pool {
+    restore_ctx *rc;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t n, next;
+    int *state;
+    ls_err *errs;
+    char **paths;
+    char *dir;
+    bool abort;
+    pthread_t *threads;
+    int nthreads;
+};
+
+static ls_code fetch_one(fetch_pool *p, size_t i, ls_err *err) {
+    restore_ctx *rc = p->rc;
+    const ls_restore_file *f = &rc->plan->files[i];
+    char key[LS_LTX_KEY_MAX + 64];
+    file_key(rc, i, key, sizeof(key));
+    ls_reader *r = NULL;
+    ls_code code = ls_ltx_open_resumable(rc->st, f->level, f->min_txid, f->max_txid, f->size, &r,
+                                         err);
+    if (code != LS_OK) return code;
+    int fd = open(p->paths[i], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) {
+        ls_reader_close(r);
+        return ls_err_errno(err, errno, "download %s: create %s", key, p->paths[i]);
+    }
+    unsigned char *buf = malloc(RS_COPY_BUF);
+    if (!buf) code = ls_err_set(err, LS_ERR_NOMEM, "download %s: out of memory", key);
+    int64_t total = 0;
+    while (code == LS_OK) {
+        bool stop;
+        pthread_mutex_lock(&p->mu);
+        stop = p->abort;
+        pthread_mutex_unlock(&p->mu);
+        if (stop || canceled(rc->opts)) {
+            code = ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
+            break;
+        }
+        size_t nr = 0;
+        code = ls_read(r, buf, RS_COPY_BUF, &nr, err);
+        if (code != LS_OK) {
+            if (!strstr(err ? err->msg : "", key)) ls_err_wrap(err, "download %s", key);
+            break;
+        }
+        if (nr == 0) break;
+        code = ls_write_full(fd, buf, nr, err, p->paths[i]);
+        total += (int64_t)nr;
+    }
+    if (code == LS_OK && f->size >= 0 && total != f->size)
+        code = ls_err_set(err, LS_ERR_FORMAT, "download %s: got %" PRId64 " bytes, listed size %" PRId64,
+                          key, total, f->size);
+    free(buf);
+    if (close(fd) != 0 && code == LS_OK)
+        code = ls_err_errno(err, errno, "download %s: close %s", key, p->paths[i]);
+    ls_reader_close(r);
+    return code;
+}
+
+static void *fetch_worker(void *arg) {
+    fetch_pool *p = arg;
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        if (p->abort || p->next >= p->n) {
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+        size_t i = p->next++;
+        p->state[i] = FETCH_RUNNING;
+        pthread_mutex_unlock(&p->mu);
+
+        ls_err e;
+        ls_err_clear(&e);
+        ls_code code = fetch_one(p, i, &e);
+
+        pthread_mutex_lock(&p->mu);
+        p->state[i] = code == LS_OK ? FETCH_DONE : FETCH_FAILED;
+        if (code != LS_OK) {
+            p->errs[i] = e;
+            p->errs[i].code = code;
+        }
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+}
+
+static void pool_free(fetch_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->abort = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (int t = 0; t < p->nthreads; t++) pthread_join(p->threads[t], NULL);
+    if (p->paths)
+        for (size_t i = 0; i < p->n; i++) {
+            if (p->paths[i]) unlink(p->paths[i]);
+            free(p->paths[i]);
+        }
+    if (p->dir) {
+        ls_remove_all(p->dir, NULL);
+        free(p->dir);
+    }
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->paths);
+    free(p->state);
+    free(p->errs);
+    free(p->threads);
+    free(p);
+}
+
+static ls_code pool_start(restore_ctx *rc, const char *tmp_path, ls_err *err) {
+    fetch_pool *p = calloc(1, sizeof(*p));
+    if (!p) return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    p->rc = rc;
+    p->n = rc->plan->n;
+    rc->pool = p;
+    p->state = calloc(p->n, sizeof(*p->state));
+    p->errs = calloc(p->n, sizeof(*p->errs));
+    p->paths = calloc(p->n, sizeof(*p->paths));
+    p->dir = ls_strfmt("%s-fetch", tmp_path);
+    int par = rc->opts->parallelism > 0 ? rc->opts->parallelism : RS_DEFAULT_PARALLELISM;
+    if (par > RS_MAX_PARALLELISM) par = RS_MAX_PARALLELISM;
+    if ((size_t)par > p->n) par = (int)p->n;
+    p->threads = calloc((size_t)par, sizeof(*p->threads));
+    if (!p->state || !p->errs || !p->paths || !p->dir || !p->threads)
+        return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+    for (size_t i = 0; i < p->n; i++) {
+        p->paths[i] = ls_strfmt("%s/%zu.ltx", p->dir, i);
+        if (!p->paths[i]) return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+    }
+    ls_code code = ls_remove_all(p->dir, err); /* stale from a crashed restore */
+    if (code != LS_OK) return code;
+    if (mkdir(p->dir, 0700) != 0)
+        return ls_err_errno(err, errno, "restore: create download directory %s", p->dir);
+    for (int t = 0; t < par; t++) {
+        int e = pthread_create(&p->threads[t], NULL, fetch_worker, p);
+        if (e != 0) {
+            if (t == 0) return ls_err_errno(err, e, "restore: start download worker");
+            break; /* fewer workers is fine */
+        }
+        p->nthreads++;
+    }
+    return LS_OK;
+}
+
+/* Waits until file i is downloaded; opens it. */
+static ls_code pool_open(fetch_pool *p, size_t i, ls_reader **out, ls_err *err) {
+    pthread_mutex_lock(&p->mu);
+    while (p->state[i] != FETCH_DONE && p->state[i] != FETCH_FAILED && !p->abort)
+        pthread_cond_wait(&p->cv, &p->mu);
+    int st = p->state[i];
+    ls_err e = p->errs[i];
+    pthread_mutex_unlock(&p->mu);
+    if (st == FETCH_FAILED) {
+        if (err) *err = e;
+        return e.code ? e.code : LS_ERR_IO;
+    }
+    if (st != FETCH_DONE) return ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
+    return ls_reader_file(p->paths[i], out, err);
+}
+
+/* ---- input readers handed to the merger --------------------------------- */
+
+typedef struct in_reader {
+    ls_reader base;
+    restore_ctx *rc;
+    size_t idx;
+    ls_reader *inner;
+} in_reader;
+
+static ls_code open_source(restore_ctx *rc, size_t i, ls_reader **out, ls_err *err) {
+    const ls_restore_file *f = &rc->plan->files[i];
+    if (rc->download) return pool_open(rc->pool, i, out, err);
+    return ls_ltx_open_resumable(rc->st, f->level, f->min_txid, f->max_txid, f->size, out, err);
+}
+
+static ls_code in_read(ls_reader *r, void *buf, size_t len, size_t *nread, ls_err *err) {
+    in_reader *ir = (in_reader *)r;
+    restore_ctx *rc = ir->rc;
+    *nread = 0;
+    if (canceled(rc->opts)) return ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
+    char key[LS_LTX_KEY_MAX + 64];
+    ls_code code = LS_OK;
+    if (!ir->inner) code = open_source(rc, ir->idx, &ir->inner, err);
+    if (code == LS_OK) code = ls_read(ir->inner, buf, len, nread, err);
+    if (code != LS_OK) {
+        file_key(rc, ir->idx, key, sizeof(key));
+        if (code != LS_ERR_CANCELED && !strstr(err ? err->msg : "", key))
+            ls_err_wrap(err, "%s", key);
+        return code;
+    }
+    rc->done += *nread;
+    report_progress(rc, false);
+    return LS_OK;
+}
+
+static void in_close(ls_reader *r) {
+    in_reader *ir = (in_reader *)r;
+    ls_reader_close(ir->inner);
+    free(ir);
+}
+
+/* ---- page writer: coalesces ascending pages into large pwrites ---------- */
+
+typedef struct page_writer {
+    int fd;
+    const char *path;
+    uint8_t *buf;
+    size_t cap, len;
+    uint64_t off; /* file offset of buf[0] */
+} page_writer;
+
+static ls_code pw_flush(page_writer *w, ls_err *err) {
+    size_t done = 0;
+    while (done < w->len) {
+        ssize_t n = pwrite(w->fd, w->buf + done, w->len - done, (off_t)(w->off + done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return ls_err_errno(err, errno, "write %s at offset %" PRIu64, w->path,
+                                w->off + done);
+        }
+        done += (size_t)n;
+    }
+    w->off += w->len;
+    w->len = 0;
+    return LS_OK;
+}
+
+static ls_code pw_put(page_writer *w, uint64_t off, const uint8_t *page, size_t ps, ls_err *err) {
+    if (w->len > 0 && (w->off + w->len != off || w->len + ps > w->cap)) {
+        ls_code rc = pw_flush(w, err);
+        if (rc != LS_OK) return rc;
+    }
+    if (w->len == 0) w->off = off;
+    if (page) memcpy(w->buf + w->len, page, ps);
+    else memset(w->buf + w->len, 0, ps);
+    w->len += ps;
+    return LS_OK;
+}
+
+/* Merges the plan into fd; *commit / *page_size get the database size. */
+static ls_code merge_into(restore_ctx *rc, int fd, const char *tmp_path, uint32_t *commit_out,
+                          uint32_t *ps_out, ls_err *err) {
+    const ls_restore_plan *plan = rc->plan;
+    ls_reader **inputs = calloc(plan->n, sizeof(*inputs));
+    if (!inputs) return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+    ls_code code = LS_OK;
+    for (size_t i = 0; i < plan->n; i++) {
+        in_reader *ir = calloc(1, sizeof(*ir));
+        if (!ir) {
+            code = ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+            break;
+        }
+        ir->base.read = in_read;
+        ir->base.close = in_close;
+        ir->rc = rc;
+        ir->idx = i;
+        inputs[i] = &ir->base;
+    }
+    ltx_merger *m = NULL;
+    page_writer w = {.fd = fd, .path = tmp_path};
+    if (code == LS_OK) code = ltx_merger_open(&m, inputs, plan->n, err);
+    if (code == LS_OK) {
+        const ltx_header *h = ltx_merger_header(m);
+        uint32_t ps = h->page_size, commit = h->commit;
+        uint32_t lock = ltx_lock_pgno(ps);
+        *commit_out = commit;
+        *ps_out = ps;
+        if (h->min_txid != 1) {
+            code = ls_err_set(err, LS_ERR_FORMAT,
+                              "decode database: cannot decode non-snapshot LTX file to SQLite "
+                              "database (plan starts at TXID %016" PRIx64 ")",
+                              h->min_txid);
+        }
+        if (code == LS_OK) {
+            w.cap = RS_WRITE_BUF >= ps ? RS_WRITE_BUF - RS_WRITE_BUF % ps : ps;
+            w.buf = malloc(w.cap);
+            if (!w.buf) code = ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+        }
+        uint32_t expected = 1;
+        while (code == LS_OK) {
+            if (canceled(rc->opts)) {
+                code = ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
+                break;
+            }
+            uint32_t pgno = 0;
+            const uint8_t *page = NULL;
+            bool done = false;
+            code = ltx_merger_next(m, &pgno, &page, &done, err);
+            if (code != LS_OK) break;
+            if (done) break;
+            if (expected == lock && expected <= commit) { /* lock page: zeros */
+                code = pw_put(&w, (uint64_t)(expected - 1) * ps, NULL, ps, err);
+                expected++;
+                if (code != LS_OK) break;
+            }
+            if (pgno != expected) {
+                code = ls_err_set(err, LS_ERR_FORMAT,
+                                  "decode database: unexpected pgno while decoding page: read "
+                                  "%" PRIu32 ", expected %" PRIu32,
+                                  pgno, expected);
+                break;
+            }
+            code = pw_put(&w, (uint64_t)(pgno - 1) * ps, page, ps, err);
+            expected++;
+        }
+        if (code == LS_OK && expected == lock && expected <= commit) {
+            code = pw_put(&w, (uint64_t)(expected - 1) * ps, NULL, ps, err);
+            expected++;
+        }
+        if (code == LS_OK && (uint64_t)expected != (uint64_t)commit + 1)
+            code = ls_err_set(err, LS_ERR_FORMAT,
+                              "decode database: merged pages end at page %" PRIu32
+                              " but the database has %" PRIu32 " pages (commit)",
+                              expected - 1, commit);
+        if (code == LS_OK) code = pw_flush(&w, err);
+        /* Full verification of every input (file checksums, trailers). */
+        if (code == LS_OK) code = ltx_merger_close(m, NULL, err);
+        if (code == LS_OK && ftruncate(fd, (off_t)((uint64_t)commit * ps)) != 0)
+            code = ls_err_errno(err, errno, "truncate %s", tmp_path);
+    }
+    ltx_merger_free(m);
+    free(w.buf);
+    for (size_t i = 0; i < plan->n; i++) ls_reader_close(inputs[i]);
+    free(inputs);
+    return code;
+}
+
+/* After a merge failure caused by bad data, verify each plan file alone so
+ * the error names the offending file. Leaves err untouched when every file
+ * verifies (the failure is then about the combination, e.g. a gap). */
+static void diagnose(restore_ctx *rc, ls_code code, ls_err *err) {
+    if (code != LS_ERR_FORMAT && code != LS_ERR_CHECKSUM && code != LS_ERR_UNSUPPORTED) return;
+    if (err && strstr(err->msg, ".ltx")) return; /* already names a file */
+    for (size_t i = 0; i < rc->plan->n; i++) {
+        if (canceled(rc->opts)) return;
+        ls_reader *r = NULL;
+        ls_err e;
+        ls_err_clear(&e);
+        ls_code c = open_source(rc, i, &r, &e);
+        if (c == LS_OK) c = ltx_verify(r, NULL, NULL, &e);
+        ls_reader_close(r);
+        if (c != LS_OK && c != LS_ERR_CANCELED) {
+            char key[LS_LTX_KEY_MAX + 64];
+            file_key(rc, i, key, sizeof(key));
+            if (err) {
+                if (strstr(e.msg, key)) ls_err_set(err, c, "%s", e.msg);
+                else ls_err_set(err, c, "%s: %s", key, e.msg);
+            }
+            return;
+        }
+    }
+}
+
+/* ---- integrity check ---------------------------------------------------- */
+
+static int ic_progress(void *arg) {
+    atomic_bool *c = arg;
+    return c && atomic_load(c) ? 1 : 0;
+}
+
+static void remove_sidecars(const char *path, bool journal) {
+    static const char *const suffix[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < (journal ? 3u : 2u); i++) {
+        char *p = ls_strfmt("%s%s", path, suffix[i]);
+        if (p) unlink(p);
+        free(p);
+    }
+}
+
+static ls_code check_integrity(const char *path, ls_integrity mode, atomic_bool *cancel,
+                               ls_err *err) {
+    sqlite3 *db = NULL;
+    ls_code code = LS_OK;
+    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        code = ls_err_set(err, LS_ERR_SQLITE,
+                          "post-restore integrity check: open database for integrity check: %s",
+                          db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close_v2(db);
+        remove_sidecars(path, false);
+        return code;
+    }
+    sqlite3_busy_timeout(db, 5000);
+    if (cancel) sqlite3_progress_handler(db, 1000, ic_progress, cancel);
+    const char *sql = mode == LS_INTEGRITY_FULL ? "PRAGMA integrity_check" : "PRAGMA quick_check";
+    sqlite3_stmt *stmt = NULL;
+    rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        const char *res = (const char *)sqlite3_column_text(stmt, 0);
+        if (!res || strcmp(res, "ok") != 0)
+            code = ls_err_set(err, LS_ERR_FORMAT,
+                              "post-restore integrity check: integrity check failed: %s",
+                              res ? res : "(null)");
+    } else if (rc == SQLITE_INTERRUPT) {
+        code = ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
+    } else {
+        ls_code c = LS_ERR_SQLITE;
+        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) c = LS_ERR_BUSY;
+        else if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) c = LS_ERR_FORMAT;
+        code = ls_err_set(err, c, "post-restore integrity check: integrity check: %s",
+                          sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(stmt);
+    sqlite3_close_v2(db);
+    remove_sidecars(path, false);
+    return code;
+}
+
+/* ---- temp file ---------------------------------------------------------- */
+
+/* Opens and locks "<output>.tmp", truncated. Retries when the name was
+ * replaced between open and lock (another restore renamed it away). */
+static ls_code open_tmp(const char *tmp, int *fd_out, ls_err *err) {
+    for (int attempt = 0; attempt < 8; attempt++) {
+        int fd = open(tmp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (fd < 0) return ls_err_errno(err, errno, "create temp database path %s", tmp);
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            close(fd);
+            if (e == EWOULDBLOCK)
+                return ls_err_set(err, LS_ERR_BUSY,
+                                  "another restore into this output is in progress (%s is locked)",
+                                  tmp);
+            return ls_err_errno(err, e, "lock %s", tmp);
+        }
+        struct stat a, b;
+        if (fstat(fd, &a) == 0 && lstat(tmp, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino) {
+            if (ftruncate(fd, 0) != 0) {
+                int e = errno;
+                close(fd);
+                return ls_err_errno(err, e, "truncate %s", tmp);
+            }
+            *fd_out = fd;
+            return LS_OK;
+        }
+        close(fd); /* renamed or removed meanwhile: try again */
+    }
+    return ls_err_set(err, LS_ERR_BUSY, "cannot lock temp database path %s", tmp);
+}
+
+static ls_code rename_into_place(const char *tmp, const char *out, bool force, ls_err *err) {
+    if (force) {
+        if (rename(tmp, out) != 0)
+            return ls_err_errno(err, errno, "rename %s to %s", tmp, out);
+        return LS_OK;
+    }
+    if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out, RENAME_NOREPLACE) == 0) return LS_OK;
+    int e = errno;
+    if (e == EEXIST)
+        return ls_err_set(err, LS_ERR_EXISTS, "cannot restore, output path already exists: %s",
+                          out);
+    if (e != EINVAL && e != ENOSYS && e != ENOTSUP)
+        return ls_err_errno(err, e, "rename %s to %s", tmp, out);
+    /* File system without RENAME_NOREPLACE: link() refuses existing names. */
+    if (link(tmp, out) != 0) {
+        e = errno;
+        if (e == EEXIST)
+            return ls_err_set(err, LS_ERR_EXISTS,
+                              "cannot restore, output path already exists: %s", out);
+        return ls_err_errno(err, e, "link %s to %s", tmp, out);
+    }
+    unlink(tmp);
+    return LS_OK;
+}
+
+/* Output-path rules: directory -> error; existing output or sidecar -> error
+ * unless force. */
+static ls_code check_output(const char *out, bool force, ls_err *err) {
+    struct stat sb;
+    if (stat(out, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode))
+            return ls_err_set(err, LS_ERR_INVALID,
+                              "cannot restore, output path is a directory: %s", out);
+        if (!force)
+            return ls_err_set(err, LS_ERR_EXISTS,
+                              "cannot restore, output path already exists: %s", out);
+    } else if (errno != ENOENT) {
+        return ls_err_errno(err, errno, "cannot access output path %s", out);
+    }
+    if (force) return LS_OK;
+    static const char *const suffix[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 3; i++) {
+        char *p = ls_strfmt("%s%s", out, suffix[i]);
+        if (!p) return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+        bool exists = lstat(p, &sb) == 0;
+        int e = errno;
+        ls_code code = LS_OK;
+        if (exists)
+            code = ls_err_set(err, LS_ERR_EXISTS,
+                              "cannot restore, SQLite sidecar path already exists: %s", p);
+        else if (e != ENOENT)
+            code = ls_err_errno(err, e, "cannot access SQLite sidecar path %s", p);
+        free(p);
+        if (code != LS_OK) return code;
+    }
+    return LS_OK;
+}
+
+ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_result *res,
+                       ls_err *err) {
+    if (res) memset(res, 0, sizeof(*res));
+    if (!st || !opts || !res) return ls_err_set(err, LS_ERR_INVALID, "restore: invalid arguments");
+    const char *out = opts->output;
+    if (!out || !*out) return ls_err_set(err, LS_ERR_INVALID, "output path required");
+    if (opts->integrity != LS_INTEGRITY_NONE && opts->integrity != LS_INTEGRITY_QUICK &&
+        opts->integrity != LS_INTEGRITY_FULL)
+        return ls_err_set(err, LS_ERR_INVALID, "unsupported integrity check mode: %d",
+                          (int)opts->integrity);
+    if (opts->txid != 0 && opts->timestamp_ns != 0)
+        return ls_err_set(err, LS_ERR_INVALID, "cannot specify index & timestamp to restore");
+    int64_t start = ls_monotonic_ns();
+
+    ls_code code = check_output(out, opts->force, err);
+    if (code != LS_OK) return code;
+    if (canceled(opts)) return ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
+
+    ls_restore_plan own_plan = {0};
+    const ls_restore_plan *plan = opts->plan;
+    if (!plan) {
+        code = ls_restore_plan_compute(st, opts->txid, opts->timestamp_ns, &own_plan, err);
+        if (code != LS_OK) return code;
+        plan = &own_plan;
+    } else if (plan->n == 0) {
+        return ls_err_set(err, LS_ERR_UNAVAILABLE, "%s", ERR_TX_NOT_AVAILABLE);
+    }
+
+    restore_ctx rc = {.st = st, .opts = opts, .plan = plan};
+    for (size_t i = 0; i < plan->n; i++) {
+        const ls_restore_file *f = &plan->files[i];
+        if (f->size < LTX_HEADER_SIZE) {
+            code = ls_err_set(err, LS_ERR_FORMAT,
+                              "invalid ltx file: level=%d min=%016" PRIx64 " max=%016" PRIx64
+                              " has size %" PRId64 " bytes (minimum %d)",
+                              f->level, f->min_txid, f->max_txid, f->size, LTX_HEADER_SIZE);
+            ls_restore_plan_free(&own_plan);
+            return code;
+        }
+        rc.total += (uint64_t)f->size;
+    }
+    rc.step = rc.total / 100;
+    if (rc.step == 0) rc.step = 1;
+    if (rc.step > RS_PROGRESS_MAX_STEP) rc.step = RS_PROGRESS_MAX_STEP;
+    switch (opts->fetch) {
+    case LS_RESTORE_FETCH_STREAM: rc.download = false; break;
+    case LS_RESTORE_FETCH_DOWNLOAD: rc.download = true; break;
+    default: rc.download = !(st->type && strcmp(st->type, "file") == 0); break;
+    }
+
+    char *dir = ls_path_dir(out);
+    char *tmp = ls_strfmt("%s.tmp", out);
+    int fd = -1;
+    bool tmp_created = false;
+    uint32_t commit = 0, ps = 0;
+    if (!dir || !tmp) {
+        code = ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+        goto cleanup;
+    }
+    code = ls_mkdir_p(dir, 0700, err);
+    if (code != LS_OK) {
+        ls_err_wrap(err, "create parent directory");
+        goto cleanup;
+    }
+    code = open_tmp(tmp, &fd, err);
+    if (code != LS_OK) goto cleanup;
+    tmp_created = true;
+    if (rc.download) {
+        code = pool_start(&rc, tmp, err);
+        if (code != LS_OK) goto cleanup;
+    }
+
+    ls_debug("restoring database", "output", out, "files", LS_INT(plan->n), "min_txid",
+             LS_HEX16(plan->min_txid), "max_txid", LS_HEX16(plan->max_txid));
+    report_progress(&rc, true);
+    code = merge_into(&rc, fd, tmp, &commit, &ps, err);
+    if (code != LS_OK) {
+        if (code != LS_ERR_CANCELED) diagnose(&rc, code, err);
+        goto cleanup;
+    }
+    if (rc.done != rc.total) rc.done = rc.total;
+    report_progress(&rc, true);
+    pool_free(rc.pool);
+    rc.pool = NULL;
+
+    if (fsync(fd) != 0) {
+        code = ls_err_errno(err, errno, "fsync %s", tmp);
+        goto cleanup;
+    }
+    if (opts->integrity != LS_INTEGRITY_NONE) {
+        code = check_integrity(tmp, opts->integrity, opts->cancel, err);
+        if (code != LS_OK) goto cleanup;
+        ls_info("post-restore integrity check passed");
+    }
+    if (canceled(opts)) {
+        code = ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
+        goto cleanup;
+    }
+    if (opts->force) remove_sidecars(out, true);
+    code = rename_into_place(tmp, out, opts->force, err);
+    if (code != LS_OK) goto cleanup;
+    tmp_created = false;
+    code = ls_fsync_dir(dir, err);
+    if (code != LS_OK) {
+        /* The database is in place; only the directory entry may not be
+         * durable yet. Report it but keep the result. */
+        ls_warn("restore: directory fsync failed", "path", dir, "error", err ? err->msg : "");
+        code = LS_OK;
+    }
+
+    res->restored_path = ls_strdup(out);
+    res->txid = plan->max_txid;
+    res->size = (int64_t)commit * ps;
+    res->duration_ns = ls_monotonic_ns() - start;
+    res->integrity = opts->integrity;
+    res->integrity_result = opts->integrity == LS_INTEGRITY_NONE ? "skipped" : "ok";
+    res->layout = plan->layout ? plan->layout : "ltx";
+    res->page_size = ps;
+    if (!res->restored_path) code = ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+
+cleanup:
+    pool_free(rc.pool);
+    if (fd >= 0) close(fd);
+    if (tmp_created) {
+        unlink(tmp);
+        remove_sidecars(tmp, true);
+    }
+    free(tmp);
+    free(dir);
+    ls_restore_plan_free(&own_plan);
+    if (code != LS_OK && res) {
+        free(res->restored_path);
+        memset(res, 0, sizeof(*res));
+    }
+    return code;
+}
+
+void ls_restore_result_free(ls_restore_result *res) {
+    if (!res) return;
+    free(res->restored_path);
+    res->restored_path = NULL;
+}
