@@ -12,6 +12,10 @@ int cmd_replicate(const cli_command *cmd, int argc, char **argv);
 int cmd_databases(const cli_command *cmd, int argc, char **argv);
 int cmd_status(const cli_command *cmd, int argc, char **argv);
 int cmd_reset(const cli_command *cmd, int argc, char **argv);
+int cmd_ltx(const cli_command *cmd, int argc, char **argv);
+int cmd_restore(const cli_command *cmd, int argc, char **argv);
+int cmd_snapshots(const cli_command *cmd, int argc, char **argv);
+int cmd_wal(const cli_command *cmd, int argc, char **argv);
 
 extern const cli_command ls_commands[];
 extern const int ls_command_count;

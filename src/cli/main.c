@@ -13,8 +13,12 @@
 
 const cli_command ls_commands[] = {
     {"databases", "List databases specified in config file", cmd_databases, false},
+    {"ltx", "list available LTX files for a database", cmd_ltx, false},
     {"replicate", "Runs a server to replicate databases", cmd_replicate, false},
     {"reset", "Clears local Litestream state for a database", cmd_reset, false},
+    {"restore", "recovers database backup from a replica", cmd_restore, false},
+    {"snapshots", "list available snapshots for a database", cmd_snapshots, false},
+    {"wal", "deprecated alias of ltx", cmd_wal, true},
     {"status", "Displays replication status of databases", cmd_status, false},
     {"version", "Prints the binary version", cmd_version, false},
 };
