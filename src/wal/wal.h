@@ -22,10 +22,12 @@
  *   (code LS_ERR_FORMAT), so that "new wal reader: " + msg reads exactly
  *   like Litestream's "new wal reader: EOF".
  * - Memory: a wal_reader holds one frame buffer (24 + page size bytes).
- *   A page map holds 16 bytes per distinct committed page plus 16 bytes per
- *   frame of the transaction being collected; nothing is sized from
- *   unvalidated input (page size is checked to be a power of two in
- *   [512, 65536] before any buffer is allocated).
+ *   Building a page map takes a hash table of at most ~70 bytes per
+ *   distinct committed page plus 16 bytes per frame of the transaction
+ *   being collected; the result keeps 16 bytes per page. Everything is
+ *   bounded by the number of frames actually present in the file; nothing
+ *   is sized from unvalidated input (page size is checked to be a power of
+ *   two in [512, 65536] before any buffer is allocated).
  * - Thread-safety: a wal_reader / wal_page_map is single-threaded; distinct
  *   objects (even on the same fd) may be used from different threads, since
  *   only pread() is used.
