@@ -94,7 +94,7 @@ ls_code ls_ltx_list(ls_storage *s, int level, uint64_t min_txid_seek, bool accur
     if (ls_ltx_level_prefix(s, level, prefix, sizeof(prefix)) < 0)
         return ls_err_set(err, LS_ERR_INVALID, "list ltx files: invalid level %d", level);
     /* The directory layout lists one directory; S3 lists the prefix without
-     * a delimiter and takes the last path element of each key (spec 14.8). */
+     * a delimiter (spec 14.8). Keys nested deeper are skipped below. */
     char delim = s->layout == LS_LTX_LAYOUT_HEX4 ? 0 : '/';
     ls_object_list objs;
     ls_code rc = ls_storage_list(s, prefix, delim, &objs, err);
@@ -105,8 +105,11 @@ ls_code ls_ltx_list(ls_storage *s, int level, uint64_t min_txid_seek, bool accur
     for (size_t i = 0; i < objs.n && rc == LS_OK; i++) {
         const ls_object_info *o = &objs.items[i];
         if (o->is_dir) continue;
-        const char *slash = strrchr(o->key, '/');
-        const char *name = slash ? slash + 1 : o->key;
+        /* Only objects directly in the level "directory": a nested key could
+         * not be opened by (level, min, max) anyway. */
+        size_t pl = strlen(prefix);
+        if (strncmp(o->key, prefix, pl) != 0 || strchr(o->key + pl, '/')) continue;
+        const char *name = o->key + pl;
         uint64_t mn, mx;
         if (!ltx_parse_filename(name, &mn, &mx)) continue;
         if (mn < min_txid_seek) continue;
