@@ -93,6 +93,16 @@ void wal_header_finalize(wal_header *h) {
     h->cksum2 = s1;
 }
 
+ls_code wal_header_read_raw(int fd, uint8_t buf[WAL_HEADER_SIZE], size_t *n, ls_err *err) {
+    size_t got = 0;
+    memset(buf, 0, WAL_HEADER_SIZE);
+    *n = 0;
+    ls_code rc = ls_pread_full(fd, buf, WAL_HEADER_SIZE, 0, &got, err, "wal header");
+    if (rc != LS_OK) return rc;
+    *n = got;
+    return LS_OK;
+}
+
 ls_code wal_header_read(int fd, wal_header *h, bool *valid, ls_err *err) {
     uint8_t buf[WAL_HEADER_SIZE];
     size_t got = 0;

@@ -104,6 +104,13 @@ void wal_header_finalize(wal_header *h);
  * zeroed). Bad magic / version / page size -> LS_ERR_FORMAT. */
 ls_code wal_header_read(int fd, wal_header *h, bool *valid, ls_err *err);
 
+/* Reads the raw header bytes at offset 0 without any validation (for
+ * byte-for-byte comparisons around a checkpoint, spec 5.7, and for reading
+ * the salts the way Litestream's verify does, spec 5.5 step 4: decode with
+ * wal_header_decode). *n = bytes read (< 32 when the file is shorter; the
+ * rest of buf is zeroed). */
+ls_code wal_header_read_raw(int fd, uint8_t buf[WAL_HEADER_SIZE], size_t *n, ls_err *err);
+
 /* SQLite's WAL checksum: for each 8-byte chunk, words x0, x1 in the chosen
  * byte order, s0 += x0 + s1; s1 += x1 + s0 (mod 2^32). n must be a multiple
  * of 8 (trailing bytes are ignored). *s0 and *s1 are the running state. */

@@ -293,6 +293,26 @@ static void test_header_validation_order(void **state) {
         }
     }
 
+    /* Raw read: no validation, short files zero-filled. */
+    {
+        uint8_t raw[WAL_HEADER_SIZE];
+        size_t nraw = 99;
+        int rfd = mem_fd(m, 20);
+        assert_int_equal(wal_header_read_raw(rfd, raw, &nraw, &e), LS_OK);
+        assert_int_equal(nraw, 20);
+        assert_memory_equal(raw, m, 20);
+        for (size_t i = 20; i < sizeof(raw); i++) assert_int_equal(raw[i], 0);
+        close(rfd);
+        rfd = mem_fd(b, sizeof(b));
+        assert_int_equal(wal_header_read_raw(rfd, raw, &nraw, &e), LS_OK);
+        assert_int_equal(nraw, 32);
+        assert_memory_equal(raw, b, 32);
+        wal_header dh;
+        wal_header_decode(raw, &dh);
+        assert_int_equal(dh.salt1, 0x11223344);
+        close(rfd);
+    }
+
     /* An invalid header makes the reader and the salts scan fail with "EOF". */
     int fd = mem_fd(b, 20);
     wal_reader *r = (wal_reader *)1;
