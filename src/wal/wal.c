@@ -150,8 +150,13 @@ void wal_frame_header_encode(const wal_frame_header *fh, uint8_t buf[WAL_FRAME_H
     put_be32(buf + 20, fh->cksum2);
 }
 
+/* Offsets beyond this cannot exist in a file and would overflow off_t
+ * arithmetic (offset + frame size) in the reads below. */
+#define WAL_MAX_OFFSET (INT64_MAX / 4)
+
 static ls_code check_offset(int64_t offset, ls_err *err) {
-    if (offset < 0) return ls_err_set(err, LS_ERR_INVALID, "negative wal offset %lld", (long long)offset);
+    if (offset < 0 || offset > WAL_MAX_OFFSET)
+        return ls_err_set(err, LS_ERR_INVALID, "invalid wal offset %lld", (long long)offset);
     return LS_OK;
 }
 
@@ -262,8 +267,10 @@ ls_code wal_reader_open_at(wal_reader **out, int fd, int64_t offset, uint32_t sa
         return ls_err_set(err, LS_ERR_INVALID,
                           "offset (%lld) must be greater than the wal header size (%d)",
                           (long long)offset, WAL_HEADER_SIZE);
+    ls_code rc = check_offset(offset, err);
+    if (rc != LS_OK) return rc;
     wal_reader *r = NULL;
-    ls_code rc = reader_new(&r, fd, err);
+    rc = reader_new(&r, fd, err);
     if (rc != LS_OK) return ls_err_wrap(err, "read header");
     r->salt1 = salt1;
     r->salt2 = salt2;

@@ -130,6 +130,8 @@ static inline int64_t wal_calc_size(uint32_t page_size, int64_t nframes) {
 
 /* ------------------------------------------------------------------------ */
 /* Frames at an offset (no checksum / salt validation)                      */
+/* A negative offset or one above INT64_MAX / 4 is LS_ERR_INVALID
+ * "invalid wal offset N" in every function below.                          */
 
 typedef struct wal_frame_header {
     uint32_t pgno, commit, salt1, salt2, cksum1, cksum2;
@@ -171,6 +173,7 @@ ls_code wal_reader_open(wal_reader **r, int fd, ls_err *err);
 /* Resume reader (NewWALReaderWithOffset, spec 5.2 "Reading from the middle"):
  *  1. offset <= 32 -> LS_ERR_INVALID
  *     "offset (N) must be greater than the wal header size (32)";
+ *     offset > INT64_MAX / 4 -> LS_ERR_INVALID "invalid wal offset N";
  *  2. header read as wal_reader_open, errors prefixed "read header: "
  *     (so an invalid header gives "read header: EOF");
  *  3. expected salts := (salt1, salt2) (the header's are ignored);

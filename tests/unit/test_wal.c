@@ -6,6 +6,7 @@
 #include "testlib.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -646,6 +647,22 @@ static void test_golden_resume(void **state) {
         assert_int_equal(wal_reader_open_at(&r, fd, small[i], S1, S2, &mm, &e), LS_ERR_INVALID);
         assert_non_null(strstr(e.msg, "must be greater than the wal header size (32)"));
     }
+
+    /* Absurd offsets are rejected before any arithmetic on them. */
+    assert_int_equal(wal_reader_open_at(&r, fd, INT64_MAX, S1, S2, &mm, &e), LS_ERR_INVALID);
+    assert_int_equal(wal_reader_open_at(&r, fd, 32 + (INT64_MAX / 4120) * 4120 - 4120, S1, S2,
+                                        &mm, &e),
+                     LS_ERR_INVALID);
+    uint8_t pg[4096];
+    assert_int_equal(wal_read_frame_page(fd, INT64_MAX, 4096, pg, &e), LS_ERR_INVALID);
+    wal_frame_header fh;
+    bool found;
+    assert_int_equal(wal_frame_header_read(fd, INT64_MAX - 3, &fh, &found, &e), LS_ERR_INVALID);
+    assert_int_equal(wal_read_frame(fd, INT64_MAX - 3, 4096, &fh, pg, &found, &e), LS_ERR_INVALID);
+    /* Large but sane: simply beyond the file. */
+    mm = false;
+    assert_int_equal(wal_reader_open_at(&r, fd, 32 + 4120LL * 1000000000LL, S1, S2, &mm, &e), LS_OK);
+    assert_true(mm);
 
     /* The salts given replace the header's: a resume in the salt-mismatch
      * fixture with the stray salts reads the frame carrying them (its
