@@ -50,18 +50,20 @@ static sqlite3 *open_conn(const char *path) {
     return db;
 }
 
-static int setup(void **state) {
+static env *env_new(uint32_t ps) {
     env *e = calloc(1, sizeof(*e));
     assert_non_null(e);
     e->dir = lst_tmpdir();
     e->db_path = ls_path_join(e->dir, "db");
     e->wal_path = ls_strfmt("%s-wal", e->db_path);
-    e->ps = 4096;
+    e->ps = ps;
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open_v2(e->db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                      NULL),
                      SQLITE_OK);
-    exec(db, "PRAGMA page_size=4096");
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA page_size=%u", ps);
+    exec(db, sql);
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -70,17 +72,24 @@ static int setup(void **state) {
     exec(db, "PRAGMA wal_autocheckpoint=0");
     sqlite3_busy_timeout(db, 5000);
     e->db = db;
-    *state = e;
-    return 0;
+    return e;
 }
 
-static int teardown(void **state) {
-    env *e = *state;
+static void env_free(env *e) {
     sqlite3_close(e->db);
     free(e->db_path);
     free(e->wal_path);
     lst_rmtree(e->dir);
     free(e);
+}
+
+static int setup(void **state) {
+    *state = env_new(4096);
+    return 0;
+}
+
+static int teardown(void **state) {
+    env_free(*state);
     return 0;
 }
 
@@ -555,6 +564,41 @@ static void test_uncommitted_frames_ignored(void **state) {
     close(fd);
 }
 
+/* SQLite stores the page size in the WAL header as is: 65536 is 65536
+ * (only the database header encodes it as 1). */
+static void test_page_sizes(void **state) {
+    (void)state;
+    const uint32_t sizes[] = {512, 1024, 65536};
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        env *e = env_new(sizes[i]);
+        assert_int_equal(query_int(e->db, "PRAGMA page_size"), sizes[i]);
+        exec(e->db, "CREATE TABLE t(id INTEGER PRIMARY KEY, v BLOB)");
+        for (int k = 0; k < 5; k++) exec(e->db, "INSERT INTO t(v) VALUES (randomblob(2000))");
+        exec(e->db, "UPDATE t SET v = randomblob(300) WHERE id = 2");
+        int fd = open_wal(e);
+        wal_header h;
+        bool valid = false;
+        ls_err err;
+        assert_int_equal(wal_header_read(fd, &h, &valid, &err), LS_OK);
+        assert_true(valid);
+        assert_int_equal(h.page_size, sizes[i]);
+        /* SQLite checksums in native byte order. */
+        const uint16_t one = 1;
+        bool host_be = *(const uint8_t *)&one == 0;
+        assert_int_equal(h.cksum_big_endian, host_be);
+        uint8_t raw[WAL_HEADER_SIZE];
+        size_t n = 0;
+        assert_int_equal(wal_header_read_raw(fd, raw, &n, &err), LS_OK);
+        assert_int_equal(n, 32);
+        assert_int_equal(((uint32_t)raw[8] << 24) | ((uint32_t)raw[9] << 16) |
+                             ((uint32_t)raw[10] << 8) | raw[11],
+                         sizes[i]);
+        close(fd);
+        verify_db(e);
+        env_free(e);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_page_map_matches_sqlite, setup, teardown),
@@ -562,6 +606,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_checkpoint_restart_changes_salts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_byte_limit_splits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uncommitted_frames_ignored, setup, teardown),
+        cmocka_unit_test(test_page_sizes),
     };
     return cmocka_run_group_tests_name("wal_sqlite", tests, NULL, NULL);
 }
