@@ -376,7 +376,7 @@ static void test_invalid_keys(void **state) {
     fixture *f = *state;
     ls_err e;
     const char *bad[] = {"", "/abs", "a/../b", "..", "../x", "a/..", "./a", "a/./b", "a//b",
-                         "a/", "a\x01" "b", "tab\tkey", "del\x7f"};
+                         "a/", "a\001b", "tab\tkey", "del\x7f"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         assert_int_equal(ls_storage_key_check(bad[i], false, &e), LS_ERR_INVALID);
         assert_non_null(strstr(e.msg, "invalid key"));
