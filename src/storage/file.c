@@ -10,7 +10,8 @@
  *        never sees the final name with a wrong time; the outcome is the same.
  *        Parent directories are created with the root's permission bits
  *        (0700 if the root did not exist at open); files get the same bits
- *        minus execute. Any failure removes the temp file.
+ *        minus execute; new directories are fsynced into their parents.
+ *        Any failure removes the temp file.
  *  get   opens the file (the open descriptor keeps reading the same inode
  *        even if a put replaces the key meanwhile) and streams [off, off+len).
  *  head  stat(): size and mtime (the recorded creation time).
@@ -63,6 +64,35 @@ static int64_t stat_mtime_ns(const struct stat *st) {
 
 /* ------------------------------------------------------------------ put -- */
 
+/* Creates dir (below the root) if missing. New directory entries are made
+ * durable by fsyncing every directory from dir's parent up to the root, and
+ * the root's parent too (best effort: it may not be readable). */
+static ls_code ensure_dir(const file_storage *fs, const char *dir, ls_err *err) {
+    struct stat st;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) return LS_OK;
+    ls_code rc = ls_mkdir_p(dir, fs->dir_mode, err);
+    if (rc != LS_OK) return rc;
+    size_t rootlen = strlen(fs->root);
+    char *p = ls_path_dir(dir);
+    while (rc == LS_OK && p) {
+        bool at_root_parent = strlen(p) < rootlen;
+        if (at_root_parent) {
+            ls_fsync_dir(p, NULL);
+            break;
+        }
+        rc = ls_fsync_dir(p, err);
+        char *up = ls_path_dir(p);
+        if (up && strcmp(up, p) == 0) { /* reached "/" */
+            free(up);
+            up = NULL;
+        }
+        free(p);
+        p = up;
+    }
+    free(p);
+    return rc;
+}
+
 static ls_code file_put(ls_storage *s, const char *key, ls_reader *src, const ls_put_opts *opts,
                         ls_err *err) {
     file_storage *fs = (file_storage *)s;
@@ -81,7 +111,7 @@ static ls_code file_put(ls_storage *s, const char *key, ls_reader *src, const ls
         rc = ls_err_set(err, LS_ERR_NOMEM, "out of memory");
         goto out;
     }
-    rc = ls_mkdir_p(dir, fs->dir_mode, err);
+    rc = ensure_dir(fs, dir, err);
     if (rc != LS_OK) goto out;
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fs->file_mode);
     if (fd < 0) {
