@@ -103,7 +103,12 @@ struct ls_storage {
     bool list_times_accurate;
 };
 
-/* Convenience wrappers (validate arguments, count requests). */
+/* Convenience wrappers (validate arguments, count requests, prefix errors
+ * with "<type> <op> <key>: "). Callers use these, never ops directly.
+ * Output parameters are initialised by the call: a list is freed with
+ * ls_object_list_free (sorted by key even if a backend is not), a head
+ * result with ls_object_info_free; get readers must not outlive s.
+ * ls_storage_del with n == 0 is a no-op. */
 ls_code ls_storage_put(ls_storage *s, const char *key, ls_reader *src, const ls_put_opts *opts,
                        ls_err *err);
 ls_code ls_storage_get(ls_storage *s, const char *key, uint64_t off, uint64_t len,
@@ -119,7 +124,8 @@ void ls_storage_close(ls_storage *s);
  * Request accounting. The ls_storage_* wrappers count every request
  * (puts/gets/heads/lists/deletes), failed requests (errors) and payload bytes
  * (bytes_out: read from a put's source; bytes_in: delivered by a get reader)
- * with relaxed atomic adds, so backends must NOT count those themselves; a
+ * with relaxed atomic adds (deletes counts calls, not keys; a missing
+ * object is not counted as an error), so backends must NOT count those; a
  * backend only adds its internal retries (ls_storage_stat_add(&s->stats.
  * retries, 1)). ls_storage_stats_get() takes a consistent-enough snapshot.
  */
