@@ -96,7 +96,7 @@ struct ls_storage {
     const char *type;      /* "file", "s3", ... */
     char *url;             /* display URL with credentials removed (owned) */
     ls_ltx_layout layout;
-    ls_storage_stats stats;/* updated by the backend with atomic adds */
+    ls_storage_stats stats;/* atomic adds; see "Request accounting" below */
     /* Added: true when list() already reports the recorded creation time
      * (file: mtime). When false (s3: LastModified), ls_ltx_list() with
      * accurate_time issues one head(accurate) per object. */
