@@ -27,6 +27,7 @@
 #define RS_PROGRESS_MAX_STEP (4ull << 20)
 #define RS_DEFAULT_PARALLELISM 8
 #define RS_MAX_PARALLELISM 64
+#define RS_DEFAULT_FANIN 64             /* inputs merged at once */
 
 static const char *const ERR_TX_NOT_AVAILABLE = "transaction not available";
 
@@ -231,8 +232,22 @@ typedef struct restore_ctx {
     const ls_restore_plan *plan;
     bool download;
     fetch_pool *pool;
+    char *workdir;      /* "<output>.tmp-work": downloads, merge passes */
+    bool workdir_made;
     uint64_t done, total, reported, step;
 } restore_ctx;
+
+/* Creates the private work directory (a stale one from a crashed restore
+ * into the same output is removed first; the temp-file lock makes it ours). */
+static ls_code ensure_workdir(restore_ctx *rc, ls_err *err) {
+    if (rc->workdir_made) return LS_OK;
+    ls_code code = ls_remove_all(rc->workdir, err);
+    if (code != LS_OK) return code;
+    if (mkdir(rc->workdir, 0700) != 0)
+        return ls_err_errno(err, errno, "restore: create work directory %s", rc->workdir);
+    rc->workdir_made = true;
+    return LS_OK;
+}
 
 static void file_key(const restore_ctx *rc, size_t i, char *buf, size_t n) {
     const ls_restore_file *f = &rc->plan->files[i];
@@ -260,8 +275,7 @@ struct fetch_pool {
     size_t n, next;
     int *state;
     ls_err *errs;
-    char **paths;
-    char *dir;
+    char **paths;       /* "<workdir>/fetch-<i>.ltx" */
     bool abort;
     pthread_t *threads;
     int nthreads;
@@ -352,10 +366,6 @@ static void pool_free(fetch_pool *p) {
             if (p->paths[i]) unlink(p->paths[i]);
             free(p->paths[i]);
         }
-    if (p->dir) {
-        ls_remove_all(p->dir, NULL);
-        free(p->dir);
-    }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
     free(p->paths);
@@ -365,7 +375,7 @@ static void pool_free(fetch_pool *p) {
     free(p);
 }
 
-static ls_code pool_start(restore_ctx *rc, const char *tmp_path, ls_err *err) {
+static ls_code pool_start(restore_ctx *rc, ls_err *err) {
     fetch_pool *p = calloc(1, sizeof(*p));
     if (!p) return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
     pthread_mutex_init(&p->mu, NULL);
@@ -376,21 +386,18 @@ static ls_code pool_start(restore_ctx *rc, const char *tmp_path, ls_err *err) {
     p->state = calloc(p->n, sizeof(*p->state));
     p->errs = calloc(p->n, sizeof(*p->errs));
     p->paths = calloc(p->n, sizeof(*p->paths));
-    p->dir = ls_strfmt("%s-fetch", tmp_path);
     int par = rc->opts->parallelism > 0 ? rc->opts->parallelism : RS_DEFAULT_PARALLELISM;
     if (par > RS_MAX_PARALLELISM) par = RS_MAX_PARALLELISM;
     if ((size_t)par > p->n) par = (int)p->n;
     p->threads = calloc((size_t)par, sizeof(*p->threads));
-    if (!p->state || !p->errs || !p->paths || !p->dir || !p->threads)
+    if (!p->state || !p->errs || !p->paths || !p->threads)
         return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
     for (size_t i = 0; i < p->n; i++) {
-        p->paths[i] = ls_strfmt("%s/%zu.ltx", p->dir, i);
+        p->paths[i] = ls_strfmt("%s/fetch-%zu.ltx", rc->workdir, i);
         if (!p->paths[i]) return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
     }
-    ls_code code = ls_remove_all(p->dir, err); /* stale from a crashed restore */
+    ls_code code = ensure_workdir(rc, err);
     if (code != LS_OK) return code;
-    if (mkdir(p->dir, 0700) != 0)
-        return ls_err_errno(err, errno, "restore: create download directory %s", p->dir);
     for (int t = 0; t < par; t++) {
         int e = pthread_create(&p->threads[t], NULL, fetch_worker, p);
         if (e != 0) {
@@ -420,10 +427,14 @@ static ls_code pool_open(fetch_pool *p, size_t i, ls_reader **out, ls_err *err) 
 
 /* ---- input readers handed to the merger --------------------------------- */
 
+/* Reads either plan file idx (from the backend or its download; counted
+ * for progress) or, when path is set, an intermediate merge file. Checks
+ * the cancel flag on every read. */
 typedef struct in_reader {
     ls_reader base;
     restore_ctx *rc;
     size_t idx;
+    const char *path; /* not owned */
     ls_reader *inner;
 } in_reader;
 
@@ -440,23 +451,41 @@ static ls_code in_read(ls_reader *r, void *buf, size_t len, size_t *nread, ls_er
     if (canceled(rc->opts)) return ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
     char key[LS_LTX_KEY_MAX + 64];
     ls_code code = LS_OK;
-    if (!ir->inner) code = open_source(rc, ir->idx, &ir->inner, err);
+    if (!ir->inner) {
+        if (ir->path) code = ls_reader_file(ir->path, &ir->inner, err);
+        else code = open_source(rc, ir->idx, &ir->inner, err);
+    }
     if (code == LS_OK) code = ls_read(ir->inner, buf, len, nread, err);
+    if (code != LS_OK && ir->path) return code; /* errors name the path */
     if (code != LS_OK) {
         file_key(rc, ir->idx, key, sizeof(key));
         if (code != LS_ERR_CANCELED && !strstr(err ? err->msg : "", key))
             ls_err_wrap(err, "%s", key);
         return code;
     }
-    rc->done += *nread;
-    report_progress(rc, false);
+    if (!ir->path) {
+        rc->done += *nread;
+        report_progress(rc, false);
+    }
     return LS_OK;
 }
+
 
 static void in_close(ls_reader *r) {
     in_reader *ir = (in_reader *)r;
     ls_reader_close(ir->inner);
     free(ir);
+}
+
+static ls_reader *in_reader_new(restore_ctx *rc, size_t idx, const char *path) {
+    in_reader *ir = calloc(1, sizeof(*ir));
+    if (!ir) return NULL;
+    ir->base.read = in_read;
+    ir->base.close = in_close;
+    ir->rc = rc;
+    ir->idx = idx;
+    ir->path = path;
+    return &ir->base;
 }
 
 /* ---- page writer: coalesces ascending pages into large pwrites ---------- */
@@ -497,28 +526,104 @@ static ls_code pw_put(page_writer *w, uint64_t off, const uint8_t *page, size_t 
     return LS_OK;
 }
 
-/* Merges the plan into fd; *commit / *page_size get the database size. */
-static ls_code merge_into(restore_ctx *rc, int fd, const char *tmp_path, uint32_t *commit_out,
-                          uint32_t *ps_out, ls_err *err) {
-    const ls_restore_plan *plan = rc->plan;
-    ls_reader **inputs = calloc(plan->n, sizeof(*inputs));
-    if (!inputs) return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+/* Closes and frees n readers. */
+static void close_inputs(ls_reader **in, size_t n) {
+    for (size_t i = 0; i < n; i++) ls_reader_close(in[i]);
+    free(in);
+}
+
+/* Readers over sources [from, to): plan files (paths == NULL) or the
+ * intermediate files paths[]. */
+static ls_code make_inputs(restore_ctx *rc, char **paths, size_t from, size_t to,
+                           ls_reader ***out, ls_err *err) {
+    ls_reader **in = calloc(to - from, sizeof(*in));
+    if (!in) return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+    for (size_t i = from; i < to; i++) {
+        in[i - from] = in_reader_new(rc, i, paths ? paths[i] : NULL);
+        if (!in[i - from]) {
+            close_inputs(in, i - from);
+            return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+        }
+    }
+    *out = in;
+    return LS_OK;
+}
+
+static void free_paths(char **paths, size_t n) {
+    if (!paths) return;
+    for (size_t i = 0; i < n; i++) {
+        if (paths[i]) unlink(paths[i]);
+        free(paths[i]);
+    }
+    free(paths);
+}
+
+/* When the plan has more files than the merge fan-in, merge consecutive
+ * groups into intermediate LTX files (spec 2 compaction, NoChecksum) until
+ * at most fan-in sources remain, so open files and decoder memory stay
+ * bounded. Every plan file is fully verified by the first pass.
+ * On return *paths_io / *nsrc_io describe the remaining sources (paths NULL =
+ * plan files). */
+static ls_code reduce_sources(restore_ctx *rc, char ***paths_io, size_t *nsrc_io, ls_err *err) {
+    size_t fanin = rc->opts->merge_fanin >= 2 ? (size_t)rc->opts->merge_fanin : RS_DEFAULT_FANIN;
+    char **paths = *paths_io;
+    size_t nsrc = *nsrc_io;
     ls_code code = LS_OK;
-    for (size_t i = 0; i < plan->n; i++) {
-        in_reader *ir = calloc(1, sizeof(*ir));
-        if (!ir) {
+    for (int pass = 1; code == LS_OK && nsrc > fanin; pass++) {
+        code = ensure_workdir(rc, err);
+        if (code != LS_OK) break;
+        size_t ngroups = (nsrc + fanin - 1) / fanin;
+        char **next = calloc(ngroups, sizeof(*next));
+        if (!next) {
             code = ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
             break;
         }
-        ir->base.read = in_read;
-        ir->base.close = in_close;
-        ir->rc = rc;
-        ir->idx = i;
-        inputs[i] = &ir->base;
+        for (size_t g = 0; g < ngroups && code == LS_OK; g++) {
+            size_t from = g * fanin, to = from + fanin < nsrc ? from + fanin : nsrc;
+            next[g] = ls_strfmt("%s/merge-%d-%zu.ltx", rc->workdir, pass, g);
+            if (!next[g]) {
+                code = ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+                break;
+            }
+            ls_reader **in = NULL;
+            code = make_inputs(rc, paths, from, to, &in, err);
+            if (code != LS_OK) break;
+            int fd = open(next[g], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+            if (fd < 0) {
+                code = ls_err_errno(err, errno, "restore: create %s", next[g]);
+            } else {
+                ls_writer *w = ls_writer_fd(fd);
+                if (!w) code = ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+                else code = ltx_compact(in, to - from, LTX_FLAG_NO_CHECKSUM, w, NULL, err);
+                ls_writer_close(w);
+                if (close(fd) != 0 && code == LS_OK)
+                    code = ls_err_errno(err, errno, "restore: close %s", next[g]);
+            }
+            close_inputs(in, to - from);
+            /* Sources of this group are no longer needed. */
+            for (size_t i = from; paths && i < to; i++) unlink(paths[i]);
+        }
+        free_paths(paths, nsrc);
+        paths = next;
+        nsrc = ngroups;
+        ls_debug("restore: merge pass done", "pass", LS_INT(pass), "files", LS_INT(nsrc));
     }
+    *paths_io = paths;
+    *nsrc_io = nsrc;
+    return code;
+}
+
+/* Merges the plan into fd; *commit / *page_size get the database size. */
+static ls_code merge_into(restore_ctx *rc, int fd, const char *tmp_path, uint32_t *commit_out,
+                          uint32_t *ps_out, ls_err *err) {
+    char **paths = NULL;
+    size_t nsrc = rc->plan->n;
+    ls_reader **inputs = NULL;
+    ls_code code = reduce_sources(rc, &paths, &nsrc, err);
+    if (code == LS_OK) code = make_inputs(rc, paths, 0, nsrc, &inputs, err);
     ltx_merger *m = NULL;
     page_writer w = {.fd = fd, .path = tmp_path};
-    if (code == LS_OK) code = ltx_merger_open(&m, inputs, plan->n, err);
+    if (code == LS_OK) code = ltx_merger_open(&m, inputs, nsrc, err);
     if (code == LS_OK) {
         const ltx_header *h = ltx_merger_header(m);
         uint32_t ps = h->page_size, commit = h->commit;
@@ -580,8 +685,8 @@ static ls_code merge_into(restore_ctx *rc, int fd, const char *tmp_path, uint32_
     }
     ltx_merger_free(m);
     free(w.buf);
-    for (size_t i = 0; i < plan->n; i++) ls_reader_close(inputs[i]);
-    free(inputs);
+    if (inputs) close_inputs(inputs, nsrc);
+    free_paths(paths, nsrc);
     return code;
 }
 
@@ -810,10 +915,11 @@ ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_r
 
     char *dir = ls_path_dir(out);
     char *tmp = ls_strfmt("%s.tmp", out);
+    rc.workdir = ls_strfmt("%s.tmp-work", out);
     int fd = -1;
     bool tmp_created = false;
     uint32_t commit = 0, ps = 0;
-    if (!dir || !tmp) {
+    if (!dir || !tmp || !rc.workdir) {
         code = ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
         goto cleanup;
     }
@@ -826,7 +932,7 @@ ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_r
     if (code != LS_OK) goto cleanup;
     tmp_created = true;
     if (rc.download) {
-        code = pool_start(&rc, tmp, err);
+        code = pool_start(&rc, err);
         if (code != LS_OK) goto cleanup;
     }
 
@@ -880,6 +986,8 @@ ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_r
 
 cleanup:
     pool_free(rc.pool);
+    if (rc.workdir_made) ls_remove_all(rc.workdir, NULL);
+    free(rc.workdir);
     if (fd >= 0) close(fd);
     if (tmp_created) {
         unlink(tmp);

@@ -16,9 +16,15 @@
  * reader (opened lazily, ranged re-opens on failure); this is the default
  * for the file backend. In DOWNLOAD mode (default for remote backends) up to
  * `parallelism` worker threads copy the plan files concurrently into
- * "<output>.tmp-fetch/" (beside the output, removed afterwards; disk use =
+ * "<output>.tmp-work/" (beside the output, removed afterwards; disk use =
  * the sum of the plan's file sizes, memory = one fixed buffer per worker)
  * while the merge consumes them in plan order as each one completes.
+ *
+ * Fan-in: at most `merge_fanin` (default 64) files are merged at once. A
+ * longer plan is first reduced by merging consecutive groups into
+ * intermediate LTX files (spec 2 compaction, NoChecksum output) in the work
+ * directory, so open files and decoder memory stay bounded however many
+ * files the plan has.
  *
  * Verification: every input's file checksum (and, for checksum-tracked
  * snapshots, its post-apply checksum) is verified by the merge; the merged
@@ -95,6 +101,7 @@ typedef struct ls_restore_opts {
     ls_restore_fetch fetch;      /* see header comment; default AUTO */
     const ls_restore_plan *plan; /* optional precomputed plan (e.g. the one a
                                     dry run showed); NULL = compute it */
+    int merge_fanin;             /* files merged at once; 0 = 64 (min 2) */
 } ls_restore_opts;
 
 typedef struct ls_restore_result {

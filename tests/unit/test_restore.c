@@ -197,7 +197,7 @@ static void assert_no_leftovers(const char *out) {
     char *p = ls_strfmt("%s.tmp", out);
     assert_false(path_exists(p));
     free(p);
-    static const char *sfx[] = {".tmp-wal", ".tmp-shm", ".tmp-journal", ".tmp-fetch", "-wal",
+    static const char *sfx[] = {".tmp-wal", ".tmp-shm", ".tmp-journal", ".tmp-work", "-wal",
                                 "-shm"};
     for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
         p = ls_strfmt("%s%s", out, sfx[i]);
@@ -625,6 +625,72 @@ static void test_apply_small_chain(void **state) {
     }
 }
 
+static void corrupt_file(const char *root, const char *key, long off) {
+    char *p = ls_path_join(root, key);
+    int fd = open(p, O_RDWR);
+    assert_true(fd >= 0);
+    unsigned char b;
+    assert_int_equal(pread(fd, &b, 1, off), 1);
+    b ^= 0x5A;
+    assert_int_equal(pwrite(fd, &b, 1, off), 1);
+    close(fd);
+    free(p);
+}
+
+/* More plan files than the merge fan-in: intermediate merge passes. */
+static void test_apply_multi_pass(void **state) {
+    fx *f = *state;
+    put_snapshot_pages(f->st, 0, 1, 8, 1);
+    uint32_t latest[11];
+    for (int i = 1; i <= 8; i++) latest[i] = 1;
+    for (uint32_t t = 2; t <= 30; t++) {
+        uint32_t pg = t % 8 + 1;
+        uint32_t commit = t >= 20 ? 10 : 8;
+        if (t == 20) {
+            put_encoded(f->st, 0, t, t, commit, (uint32_t[]){pg, 9, 10}, 3, t, (int64_t)t * 1000);
+            latest[9] = latest[10] = t;
+        } else {
+            put_encoded(f->st, 0, t, t, commit, (uint32_t[]){pg}, 1, t, (int64_t)t * 1000);
+        }
+        latest[pg] = t;
+    }
+    for (int mode = 0; mode < 2; mode++) {
+        ls_restore_opts o = {.output = f->out, .integrity = LS_INTEGRITY_NONE,
+                             .fetch = mode ? LS_RESTORE_FETCH_DOWNLOAD : LS_RESTORE_FETCH_STREAM,
+                             .parallelism = 4, .merge_fanin = 3};
+        prog_rec pr = {0};
+        o.progress = on_progress;
+        o.progress_ctx = &pr;
+        ls_restore_result res;
+        ls_err err;
+        if (ls_restore_run(f->st, &o, &res, &err) != LS_OK) fail_msg("%s", err.msg);
+        assert_int_equal(res.txid, 30);
+        assert_int_equal(res.size, 10 * PS);
+        assert_int_equal(pr.last_done, pr.total);
+        size_t len;
+        unsigned char *d = lst_read_file(f->out, &len);
+        assert_int_equal(len, 10 * PS);
+        uint8_t page[PS];
+        for (uint32_t pg = 1; pg <= 10; pg++) {
+            page_fill(page, pg, latest[pg]);
+            assert_memory_equal(d + (size_t)(pg - 1) * PS, page, PS);
+        }
+        free(d);
+        assert_no_leftovers(f->out);
+        ls_restore_result_free(&res);
+        unlink(f->out);
+    }
+    /* A corrupt file in a multi-pass plan is still named. */
+    corrupt_file(f->root, "ltx/0/0000000000000011-0000000000000011.ltx", 120);
+    ls_restore_opts o = {.output = f->out, .integrity = LS_INTEGRITY_NONE, .merge_fanin = 3};
+    ls_restore_result res;
+    ls_err err;
+    assert_int_not_equal(ls_restore_run(f->st, &o, &res, &err), LS_OK);
+    assert_non_null(strstr(err.msg, "ltx/0/0000000000000011-0000000000000011.ltx"));
+    assert_no_leftovers(f->out);
+    assert_false(path_exists(f->out));
+}
+
 static void test_apply_precomputed_plan(void **state) {
     fx *f = *state;
     put_small_chain(f->st);
@@ -662,17 +728,6 @@ static void test_apply_shrink(void **state) {
     ls_restore_result_free(&res);
 }
 
-static void corrupt_file(const char *root, const char *key, long off) {
-    char *p = ls_path_join(root, key);
-    int fd = open(p, O_RDWR);
-    assert_true(fd >= 0);
-    unsigned char b;
-    assert_int_equal(pread(fd, &b, 1, off), 1);
-    b ^= 0x5A;
-    assert_int_equal(pwrite(fd, &b, 1, off), 1);
-    close(fd);
-    free(p);
-}
 
 static void test_corrupt_input_names_file(void **state) {
     fx *f = *state;
@@ -991,6 +1046,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_plan_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_ignores_foreign_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_small_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_apply_multi_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_precomputed_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_apply_shrink, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_input_names_file, setup, teardown),
