@@ -418,6 +418,9 @@ ls_code ls_compact_level_ex(ls_storage *st, ls_db *db, int level, int64_t interv
     uint64_t min = in.items[0].min_txid, max = 0;
     for (size_t i = 0; i < in.n; i++)
         if (in.items[i].max_txid > max) max = in.items[i].max_txid;
+    if (min != seek && !(seek == 0 && min == 1))
+        ls_warn("compaction input does not continue the level", "level", LS_INT(level),
+                "expected_min_txid", LS_HEX16(seek ? seek : 1), "min_txid", LS_HEX16(min));
 
     /* step 5: merge into a temp file, then one atomic put */
     merge_ctx c = {.st = st, .db = db, .src_level = level - 1, .dst_level = level};
