@@ -124,6 +124,7 @@ static void test_bit_flips(void **state) {
     size_t nf;
     small_files(f, &nf);
     size_t harmless = 0, total = 0;
+    if (lst_under_valgrind()) nf = 1; /* every bit of one file is plenty there */
     for (size_t k = 0; k < nf; k++) {
         tdecoded orig;
         assert_int_equal(dec_file(f[k].p, f[k].len, &orig, NULL), LS_OK);
@@ -173,7 +174,7 @@ static void test_bit_flips(void **state) {
     }
     print_message("bit flips: %zu of %zu decoded to identical pages (LZ4 payload only)\n",
                   harmless, total);
-    for (size_t k = 0; k < nf; k++) tbuf_free(&f[k]);
+    for (size_t k = 0; k < 3; k++) tbuf_free(&f[k]);
 }
 
 /* ---- crafted violations ------------------------------------------------------ */
