@@ -207,7 +207,31 @@ typedef struct merge_ctx {
     int src_level;      /* level the inputs come from */
     int dst_level;
     size_t nlocal;
+    /* local L0 files found corrupt while their replica copy is fine: read
+     * from the replica instead (bounded by the number of inputs) */
+    uint64_t *skip_local;
+    size_t nskip, cap_skip;
+    bool bad_local_valid;   /* set by diagnose_inputs */
+    uint64_t bad_local;
 } merge_ctx;
+
+static bool skip_local(const merge_ctx *c, uint64_t txid) {
+    for (size_t i = 0; i < c->nskip; i++)
+        if (c->skip_local[i] == txid) return true;
+    return false;
+}
+
+static bool skip_local_add(merge_ctx *c, uint64_t txid) {
+    if (c->nskip == c->cap_skip) {
+        size_t cap = c->cap_skip ? c->cap_skip * 2 : 8;
+        uint64_t *p = realloc(c->skip_local, cap * sizeof(*p));
+        if (!p) return false;
+        c->skip_local = p;
+        c->cap_skip = cap;
+    }
+    c->skip_local[c->nskip++] = txid;
+    return true;
+}
 
 /* Opens one input: the local L0 file when there is one, else the replica
  * copy through the resumable reader. */
@@ -245,6 +269,18 @@ static bool diagnose_inputs(merge_ctx *c, const ls_ltx_file *files, const bool *
             char name[LS_LTX_KEY_MAX + 512];
             input_name(c->st, c->db, c->src_level, &files[i], local, name, sizeof(name));
             ls_err_set(err, rc, "%s: %s", name, e.msg);
+            if (local) { /* is the replica's copy usable instead? */
+                ls_reader *rr = NULL;
+                bool l2 = false;
+                ls_err e2;
+                if (open_input(c, &files[i], false, &l2, &rr, &e2) == LS_OK) {
+                    if (ltx_verify(rr, NULL, NULL, &e2) == LS_OK) {
+                        c->bad_local_valid = true;
+                        c->bad_local = files[i].max_txid;
+                    }
+                    ls_reader_close(rr);
+                }
+            }
             return true;
         }
     }
@@ -258,6 +294,7 @@ static bool diagnose_inputs(merge_ctx *c, const ls_ltx_file *files, const bool *
 static ls_code merge_pass(merge_ctx *c, int prev_fd, const ls_ltx_file *files, size_t n,
                           int *out_fd, uint64_t *out_size, ltx_header *hdr, ls_err *err) {
     ls_code rc = LS_OK;
+    size_t nloc = 0;
     size_t total = n + (prev_fd >= 0 ? 1 : 0);
     ls_reader **rs = calloc(total, sizeof(*rs));
     bool *was_local = calloc(n ? n : 1, sizeof(*was_local));
@@ -277,14 +314,15 @@ static ls_code merge_pass(merge_ctx *c, int prev_fd, const ls_ltx_file *files, s
         k++;
     }
     for (size_t i = 0; i < n; i++, k++) {
-        rc = open_input(c, &files[i], true, &was_local[i], &rs[k], err);
+        rc = open_input(c, &files[i], !skip_local(c, files[i].max_txid), &was_local[i], &rs[k],
+                        err);
         if (rc != LS_OK) {
             char name[LS_LTX_KEY_MAX + 512];
             input_name(c->st, c->db, c->src_level, &files[i], false, name, sizeof(name));
             ls_err_wrap(err, "open %s", name);
             goto done;
         }
-        if (was_local[i]) c->nlocal++;
+        if (was_local[i]) nloc++;
     }
     rc = tmp_create(c->db, &fd, err);
     if (rc != LS_OK) goto done;
@@ -315,6 +353,7 @@ static ls_code merge_pass(merge_ctx *c, int prev_fd, const ls_ltx_file *files, s
     *out_size = bw->total;
     *out_fd = fd;
     fd = -1;
+    c->nlocal += nloc;
 done:
     if (bw) ls_writer_close(&bw->base);
     if (fd >= 0) close(fd);
@@ -336,7 +375,14 @@ static ls_code merge_all(merge_ctx *c, const ls_ltx_file *files, size_t n, int *
         size_t k = n - i < room ? n - i : room;
         int fd = -1;
         uint64_t size = 0;
+        c->bad_local_valid = false;
         ls_code rc = merge_pass(c, acc, files + i, k, &fd, &size, hdr, err);
+        if (rc != LS_OK && c->bad_local_valid && !skip_local(c, c->bad_local) &&
+            skip_local_add(c, c->bad_local)) {
+            ls_warn("compaction: local L0 file is unusable, using the replica copy", "txid",
+                    LS_HEX16(c->bad_local), "error", err ? err->msg : "");
+            continue; /* same pass again */
+        }
         if (acc >= 0) close(acc);
         acc = -1;
         if (rc != LS_OK) return rc;
@@ -438,6 +484,7 @@ ls_code ls_compact_level_ex(ls_storage *st, ls_db *db, int level, int64_t interv
     }
     res->ninputs = in.n;
     res->nlocal = c.nlocal;
+    free(c.skip_local);
     ls_ltx_file_list_free(&in);
     if (rc != LS_OK) return ls_err_wrap(err, "compact level %d (%s)", level, range);
     if (hdr.min_txid != min || hdr.max_txid != max) {

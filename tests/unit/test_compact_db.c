@@ -21,6 +21,7 @@
 #include "engine/db.h"
 #include "engine/restore.h"
 #include "ltx/ltx.h"
+#include "storage/faulty.h"
 #include "storage/ltxfiles.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -277,6 +278,81 @@ static void test_compact_reads_local_l0(void **state) {
     check_restore(e);
 }
 
+static void flip_byte(const char *path, long off) {
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+    int c = fgetc(fp);
+    assert_true(c != EOF);
+    assert_int_equal(fseek(fp, off, SEEK_SET), 0);
+    fputc(c ^ 0x5a, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* A corrupt local L0 file: the replica's good copy is used instead; when
+ * both are corrupt the compaction fails naming the file and writes nothing. */
+static void test_corrupt_local_l0(void **state) {
+    env *e = *state;
+    init_db(e);
+    for (int i = 0; i < 5; i++) write_and_sync(e, 1);
+    upload(e);
+    uint64_t t = local_txid(e);
+    assert_true(t >= 4);
+    char name[LTX_FILENAME_MAX];
+    ltx_format_filename(2, 2, name);
+    char *local = ls_strfmt("%s/ltx/0/%s", ls_db_meta_path(e->db), name);
+    char *remote = ls_strfmt("%s/ltx/0/%s", e->root, name);
+    flip_byte(local, LTX_HEADER_SIZE + 20);
+    ls_compact_result r;
+    CHECK(ls_compact_level_ex(e->st, e->db, 1, 30 * SEC, ls_now_ns(), false, &r, &e_));
+    assert_int_equal(r.outcome, LS_COMPACT_DONE);
+    assert_int_equal(r.max_txid, t);
+    assert_int_equal(r.nlocal + 1, r.ninputs);
+    check_restore(e);
+    /* both copies of a newer file corrupt */
+    write_and_sync(e, 1);
+    write_and_sync(e, 1);
+    upload(e);
+    uint64_t t2 = local_txid(e);
+    ltx_format_filename(t + 1, t + 1, name);
+    free(local);
+    free(remote);
+    local = ls_strfmt("%s/ltx/0/%s", ls_db_meta_path(e->db), name);
+    remote = ls_strfmt("%s/ltx/0/%s", e->root, name);
+    flip_byte(local, LTX_HEADER_SIZE + 20);
+    flip_byte(remote, LTX_HEADER_SIZE + 20);
+    ls_err err;
+    ls_code rc = ls_compact_level_ex(e->st, e->db, 1, 30 * SEC, ls_now_ns() + HOUR_NS, false, &r,
+                                     &err);
+    assert_int_not_equal(rc, LS_OK);
+    print_message("both corrupt: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, name));
+    assert_false(ct_exists(e->st, 1, t + 1, t2));
+    assert_int_equal(ct_count(e->st, 1), 1);
+    free(local);
+    free(remote);
+}
+
+/* A failing upload of the snapshot leaves no level-9 file. */
+static void test_snapshot_put_fails(void **state) {
+    env *e = *state;
+    init_db(e);
+    write_and_sync(e, 2);
+    ls_storage *fs = NULL;
+    CHECK(ls_storage_faulty_wrap(e->st, false, &fs, &e_));
+    ls_faulty_fail_nth(fs, LS_FAULT_PUT, 1, LS_ERR_NETWORK);
+    ls_compact_result r;
+    ls_err err;
+    assert_int_equal(ls_compact_snapshot_ex(fs, e->db, DAY_NS, ls_now_ns(), false, &r, &err),
+                     LS_ERR_NETWORK);
+    assert_non_null(strstr(err.msg, "snapshot"));
+    assert_int_equal(ct_count(e->st, 9), 0);
+    CHECK(ls_compact_snapshot_ex(fs, e->db, DAY_NS, ls_now_ns(), false, &r, &e_));
+    assert_int_equal(r.outcome, LS_COMPACT_DONE);
+    assert_int_equal(ct_count(e->st, 9), 1);
+    ls_storage_close(fs);
+}
+
 static void test_snapshot_cadence(void **state) {
     env *e = *state;
     init_db(e);
@@ -439,6 +515,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_not_ready, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compact_reads_local_l0, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_local_l0, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_put_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(test_snapshot_cadence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_l0_retention_local, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pipeline, setup, teardown),
