@@ -31,7 +31,7 @@ typedef struct ls_db_opts {
     const char *path;                 /* absolute database path (required) */
     const char *meta_path;            /* NULL: default "<dir>/.<name>-litestream" */
     int64_t busy_timeout_ns;          /* default 1 s */
-    int64_t checkpoint_interval_ns;   /* default 1 min; 0 disables */
+    int64_t checkpoint_interval_ns;   /* default 1 min (ls_db_opts_defaults); 0 or <0 disables */
     int64_t min_checkpoint_page_n;    /* default 1000 */
     int64_t truncate_page_n;          /* default 121359; 0 = default; <0 disables */
     int64_t max_sync_wal_bytes;       /* default 64 MiB; 0 unlimited */
@@ -96,6 +96,10 @@ ls_code ls_db_adopt_replica_l0(ls_db *db, uint64_t replica_txid, ls_reader *src,
 ls_code ls_db_delete_l0_upto(ls_db *db, uint64_t upto, ls_err *err);
 /* Removes <meta>/ltx entirely (reset, auto-recover). */
 ls_code ls_db_reset_local(ls_db *db, ls_err *err);
+/* Releases the long-running read transaction until the next sync/checkpoint
+ * (tests and diagnostics: lets another connection RESTART/TRUNCATE the WAL).
+ * Drops the "guard" (see db.c), so the next sync verifies conservatively. */
+void ls_db_release_read_tx(ls_db *db);
 /* Final sync without byte limit, release the read transaction, close. */
 ls_code ls_db_close(ls_db *db, ls_err *err);
 void ls_db_free(ls_db *db);
