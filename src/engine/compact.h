@@ -84,8 +84,12 @@ typedef struct ls_compact_result {
  * directory, else $TMPDIR or /tmp) and is then stored with one atomic put,
  * so memory stays bounded by the page size and a failing or corrupt input
  * writes nothing: the error then names the offending file (its key, or the
- * local L0 path). More than LS_COMPACT_MAX_OPEN inputs are merged in
- * successive passes (bounded open files).
+ * local L0 path). A corrupt local L0 file whose replica copy verifies is
+ * replaced by that copy (warning) instead of failing. More than
+ * LS_COMPACT_MAX_OPEN inputs are merged in successive passes (bounded open
+ * files; each pass folds the previous pass's output in as its first input).
+ * A level whose new inputs do not start right after its newest file is
+ * compacted anyway (as the reference does) with a warning.
  */
 #define LS_COMPACT_MAX_OPEN 128
 ls_code ls_compact_level(ls_storage *st, ls_db *db, int level, int64_t interval_ns,
