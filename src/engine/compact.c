@@ -83,6 +83,12 @@ int64_t ls_interval_prev(int64_t now_ns, int64_t interval_ns) {
     return now_ns - (int64_t)r;
 }
 
+/* a - b for b >= 0, saturating at INT64_MIN (huge retention settings). */
+static int64_t sub_sat(int64_t a, int64_t b) {
+    if (b < 0) b = 0;
+    return a < INT64_MIN + b ? INT64_MIN : a - b;
+}
+
 /* ---- temp files and a buffered fd writer ---------------------------------- */
 
 /* Creates an anonymous temporary file (created, then unlinked at once) in the
@@ -630,7 +636,7 @@ ls_code ls_enforce_snapshot_retention_ex(ls_storage *st, ls_db *db, const ls_com
     (void)db; /* snapshots and levels >= 1 have no local copies (4.2) */
 
     /* 1-2 */
-    int64_t cutoff = now_ns - o->snapshot_retention_ns;
+    int64_t cutoff = sub_sat(now_ns, o->snapshot_retention_ns);
     ls_ltx_file_list snaps = {0};
     ls_code rc = ls_ltx_list(st, LS_SNAPSHOT_LEVEL, 0, false, &snaps, err);
     if (rc != LS_OK)
@@ -729,7 +735,7 @@ ls_code ls_enforce_l0_retention_ex(ls_storage *st, ls_db *db, const ls_compact_o
     if (rc != LS_OK) return ls_err_wrap(err, "l0 retention: list level 1");
     if (max_l1 == 0) return LS_OK;
     /* 2 */
-    int64_t threshold = now_ns - o->l0_retention_ns;
+    int64_t threshold = sub_sat(now_ns, o->l0_retention_ns);
     /* 3 */
     ls_ltx_file_list l = {0};
     rc = ls_ltx_list(st, 0, 0, false, &l, err);

@@ -141,6 +141,15 @@ static void test_snapshot_retention_all_old(void **state) {
 static void test_snapshot_retention_first_survives(void **state) {
     fx *f = *state;
     build_layout(f);
+    /* huge retention settings do not overflow (UBSan) and keep everything */
+    f->o.snapshot_retention_ns = INT64_MAX;
+    f->o.l0_retention_ns = INT64_MAX;
+    ls_retention_result r0 = snap_retention(f, INT64_MIN + 5);
+    assert_int_equal(r0.snapshots_deleted, 0);
+    r0 = l0_retention(f, AT(H(100)));
+    assert_int_equal(r0.l0_eligible, 0);
+    assert_int_equal(ct_count(f->st, 0), 60);
+    ls_compact_opts_defaults(&f->o);
     /* cutoff before every snapshot: nothing marked, minSnapshotTXID 0 */
     ls_retention_result r = snap_retention(f, AT(H(20)));
     assert_int_equal(r.snapshots_deleted, 0);
