@@ -233,27 +233,54 @@ static void job_sync(store_db *d) {
     upload_all(d, false);
 }
 
+/* L0 retention for every replica: remote files per replica, local L0 files
+ * only up to what every replica has already compacted (a replica that is
+ * behind must still be able to upload them). */
+static void run_l0_retention(store_db *d) {
+    ls_store *s = d->store;
+    uint64_t upto = UINT64_MAX;
+    for (size_t i = 0; i < d->nreplicas; i++) {
+        ls_retention_result rr;
+        memset(&rr, 0, sizeof(rr));
+        ls_err e;
+        if (ls_enforce_l0_retention_ex(ls_replica_storage(d->replicas[i]), NULL, &s->opts.compact,
+                                       ls_now_ns(), &rr, &e) != LS_OK) {
+            ls_warn("l0 retention failed", "db", ls_db_path(d->db), "replica",
+                    ls_replica_name(d->replicas[i]), "error", e.msg);
+            upto = 0;
+            continue;
+        }
+        if (rr.l0_deleted_upto < upto) upto = rr.l0_deleted_upto;
+    }
+    if (d->nreplicas > 0 && upto != UINT64_MAX && upto > 0) {
+        ls_err e;
+        if (ls_db_delete_l0_upto(d->db, upto, &e) != LS_OK)
+            ls_warn("local l0 retention failed", "db", ls_db_path(d->db), "error", e.msg);
+    }
+}
+
 static void job_compact(store_db *d) {
     ls_store *s = d->store;
     int level = d->job_level;
+    bool any_l1 = false;
     for (size_t i = 0; i < d->nreplicas; i++) {
-        ls_compact_outcome out = LS_COMPACT_NOTHING;
+        ls_compact_result res;
+        memset(&res, 0, sizeof(res));
         ls_err e;
-        ls_code rc = ls_compact_level(ls_replica_storage(d->replicas[i]), d->db, level,
-                                      s->opts.compact.level_interval_ns[level - 1], ls_now_ns(),
-                                      &out, &e);
+        ls_code rc = ls_compact_level_ex(ls_replica_storage(d->replicas[i]), d->db, level,
+                                         s->opts.compact.level_interval_ns[level - 1], ls_now_ns(),
+                                         s->opts.compact.verify_compaction, &res, &e);
         if (rc != LS_OK) {
             d->job_rc = rc;
             d->job_err = e;
             continue;
         }
-        if (out == LS_COMPACT_DONE) d->job_compacted = true;
-        if (level == 1 && out == LS_COMPACT_DONE) {
-            if (ls_enforce_l0_retention(ls_replica_storage(d->replicas[i]), d->db,
-                                        &s->opts.compact, ls_now_ns(), &e) != LS_OK)
-                ls_warn("l0 retention failed", "db", ls_db_path(d->db), "error", e.msg);
+        if (res.outcome == LS_COMPACT_DONE) {
+            d->job_compacted = true;
+            if (level == 1) any_l1 = true;
         }
     }
+    if (any_l1) run_l0_retention(d); /* 7.3 step 8 */
 }
 
 static void job_snapshot(store_db *d, bool force) {
@@ -275,15 +302,7 @@ static void job_snapshot(store_db *d, bool force) {
     }
 }
 
-static void job_l0_retention(store_db *d) {
-    ls_store *s = d->store;
-    for (size_t i = 0; i < d->nreplicas; i++) {
-        ls_err e;
-        if (ls_enforce_l0_retention(ls_replica_storage(d->replicas[i]), d->db, &s->opts.compact,
-                                    ls_now_ns(), &e) != LS_OK)
-            ls_warn("l0 retention failed", "db", ls_db_path(d->db), "error", e.msg);
-    }
-}
+static void job_l0_retention(store_db *d) { run_l0_retention(d); }
 
 /* Final sync on shutdown: one unlimited sync, then uploads retried every
  * shutdown-sync-interval until they succeed or the timeout passes. */
