@@ -61,7 +61,9 @@
  *     handover, so the pin's mark is <= the end of the pages it streams and
  *     no application checkpoint can change database-file pages it reads.
  *
- * Deviations from Go, all on the safe side: snapshots always read the WAL
+ * Deviations from Go, all on the safe side: after a checkpoint that did not
+ * restart the WAL, the _litestream_seq bump is synced at once (Go leaves it
+ * for the next sync); snapshots always read the WAL
  * from offset 32 with the current header salts (Go may resume at the old
  * offset, which would miss unbackfilled frames before it); a WAL header
  * salt change between verify and write restarts verify (Go falls back to
@@ -128,6 +130,8 @@ struct ls_db {
     bool emergency_passive_failed;
     bool snapshot_active; /* checkpoint lock held "shared" by a snapshot */
     int nospace_errors;
+
+    ls_sync_result acc;   /* every L0 write since the start of ls_db_sync */
 
     uint8_t *page;        /* page buffers (page_size bytes) */
     uint8_t *page2;
@@ -1071,6 +1075,12 @@ again:
         db->pos.txid = txid;
         db->pos.post_apply_checksum = 0;
         db->pos_valid = true;
+        db->acc.wrote = true;
+        db->acc.txid = txid;
+        if (snapshot) {
+            db->acc.snapshot = true;
+            db->acc.reason = reason;
+        }
         out->wrote = true;
         out->snapshot = snapshot;
         out->reason = snapshot ? reason : NULL;
@@ -1359,21 +1369,18 @@ ls_code ls_db_sync(ls_db *db, ls_sync_result *res, ls_err *err) {
     if (rc != LS_OK) return rc;
     if (!ready) return LS_OK;
     int64_t limit = db->opts.max_sync_wal_bytes > 0 ? db->opts.max_sync_wal_bytes : 0;
+    memset(&db->acc, 0, sizeof(db->acc));
     for (;;) {
         step_out so;
         rc = sync_step(db, limit, &so, err);
-        if (so.wrote) {
-            res->wrote = true;
-            res->txid = so.txid;
-            if (so.snapshot) {
-                res->snapshot = true;
-                res->reason = so.reason;
-            }
-        }
         if (so.checkpointed) res->checkpointed = true;
         if (rc != LS_OK) break;
         if (!(so.wrote && so.limited && !db->synced_to_wal_end)) break;
     }
+    res->wrote = db->acc.wrote;
+    res->txid = db->acc.txid;
+    res->snapshot = db->acc.snapshot;
+    res->reason = db->acc.reason;
     status_refresh(db);
     status_error(db, rc, err);
     return rc;
@@ -1469,6 +1476,11 @@ static ls_code checkpoint(ls_db *db, int mode, bool *restarted, ls_err *err) {
     if (rc != LS_OK) return rc;
     db->synced_since_checkpoint = false;
     if (memcmp(h1, h2, WAL_HEADER_SIZE) == 0) {
+        /* Not restarted. Go leaves the bump for the next sync; we sync it
+         * now so that a finished ls_db_sync() leaves nothing unsynced. */
+        rc = sync_inner(db, 0, true, &so, NULL, err);
+        if (rc != LS_OK) return ls_err_wrap(err, "checkpoint: sync");
+        db->synced_since_checkpoint = false;
         if (busy) return ls_err_set(err, LS_ERR_BUSY, "%s: checkpoint(%s): database is locked",
                                     db->path, mname);
         return LS_OK;
@@ -1561,8 +1573,17 @@ static ls_code checkpoint_policy(ls_db *db, int64_t orig_wal_size, bool *ran, ls
         ls_warn("wal exceeds the truncate threshold; running a TRUNCATE checkpoint", "db",
                 db->path, "wal_size", LS_INT(orig_wal_size));
         *ran = true;
-        rc = checkpoint(db, SQLITE_CHECKPOINT_TRUNCATE, &restarted, err);
-        if (rc == LS_OK) db->emergency_passive_failed = false;
+        ls_err e;
+        rc = checkpoint(db, SQLITE_CHECKPOINT_TRUNCATE, &restarted, &e);
+        if (rc == LS_OK) {
+            db->emergency_passive_failed = false;
+        } else if (rc == LS_ERR_BUSY) {
+            /* readers or a writer kept it from completing; next sync retries */
+            ls_warn("truncate checkpoint could not complete", "db", db->path, "error", e.msg);
+            rc = LS_OK;
+        } else if (err) {
+            *err = e;
+        }
         return rc;
     }
     db->emergency_passive_failed = false;

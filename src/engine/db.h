@@ -48,10 +48,10 @@ typedef struct ls_pos {
 
 /* Result of one ls_db_sync() call. */
 typedef struct ls_sync_result {
-    bool wrote;              /* an L0 file was written */
-    bool snapshot;           /* ...and it was a full snapshot */
-    uint64_t txid;           /* TXID of the written file */
-    const char *reason;      /* static text: why a snapshot was taken */
+    bool wrote;              /* at least one L0 file was written (also by a checkpoint) */
+    bool snapshot;           /* ...and at least one was a full snapshot */
+    uint64_t txid;           /* TXID of the last written file */
+    const char *reason;      /* static text: why the (last) snapshot was taken */
     bool checkpointed;       /* a checkpoint ran after the sync */
 } ls_sync_result;
 
