@@ -9,8 +9,14 @@
  * against a monotonic clock. -checkpoint-every N runs a checkpoint after
  * every N commits cycling through PASSIVE, FULL, RESTART, TRUNCATE (busy is
  * not an error). -log writes one line per commit: "<id> <unix-ns> <wal-salt1>
- * <wal-size>" (the WAL position right after the commit, so tools can tell
- * which replicated file contains it). Prints a summary line:
+ * <wal-size>": the WAL position right after the commit, so tools can tell
+ * which replicated file contains it. The position comes from SQLite's WAL
+ * hook (frames in the WAL after the commit: wal-size = 32 + frames x (24 +
+ * page size)) and salt-1 from the commit's own frame header; the WAL file's
+ * size would be wrong after a WAL restart, because SQLite rewrites the file
+ * from the start without shrinking it. The hook also performs SQLite's
+ * default auto-checkpoint (PASSIVE at >= 1000 frames), which installing a
+ * hook would otherwise disable. Prints a summary line:
  *   commits=N seconds=S rate=R/s
  * Rows: t(id INTEGER PRIMARY KEY, ts INTEGER, payload BLOB) — payload is
  * random bytes (incompressible) of -row-size bytes (default 1024).
@@ -28,6 +34,15 @@ static int64_t now_ns(clockid_t c) {
     struct timespec ts;
     clock_gettime(c, &ts);
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* WAL hook: remembers the frame count; keeps the default auto-checkpoint. */
+static int g_wal_frames;
+static int wal_hook(void *arg, sqlite3 *db, const char *zdb, int nframe) {
+    (void)arg;
+    g_wal_frames = nframe;
+    if (nframe >= 1000) sqlite3_wal_checkpoint(db, zdb);
+    return SQLITE_OK;
 }
 
 static void die(sqlite3 *db, const char *what) {
@@ -88,6 +103,14 @@ int main(int argc, char **argv) {
         return 2;
     }
     char *walpath = sqlite3_mprintf("%s-wal", path);
+    long long page_size = 4096;
+    if (log) {
+        sqlite3_stmt *q;
+        sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &q, NULL);
+        if (sqlite3_step(q) == SQLITE_ROW) page_size = sqlite3_column_int64(q, 0);
+        sqlite3_finalize(q);
+        sqlite3_wal_hook(db, wal_hook, NULL);
+    }
     unsigned char *payload = malloc((size_t)row_size + 1);
     uint64_t rng = (uint64_t)now_ns(CLOCK_REALTIME) | 1;
     static const char *modes[] = {"PASSIVE", "FULL", "RESTART", "TRUNCATE"};
@@ -120,15 +143,15 @@ int main(int argc, char **argv) {
         sqlite3_reset(ins);
         n++;
         if (log) {
-            unsigned char hdr[32] = {0};
-            long long walsize = 0;
+            /* salt-1 of the commit frame (bytes 8..11 of its frame header) */
+            long long walsize = 32 + (long long)g_wal_frames * (24 + page_size);
+            unsigned char fh[24] = {0};
             int fd = open(walpath, O_RDONLY);
             if (fd >= 0) {
-                if (pread(fd, hdr, 32, 0) != 32) memset(hdr, 0, 32);
-                walsize = (long long)lseek(fd, 0, SEEK_END);
+                if (g_wal_frames <= 0 || pread(fd, fh, 24, walsize - (24 + page_size)) != 24) memset(fh, 0, 24);
                 close(fd);
             }
-            unsigned salt1 = (unsigned)hdr[16] << 24 | (unsigned)hdr[17] << 16 | (unsigned)hdr[18] << 8 | hdr[19];
+            unsigned salt1 = (unsigned)fh[8] << 24 | (unsigned)fh[9] << 16 | (unsigned)fh[10] << 8 | fh[11];
             fprintf(log, "%lld %lld %08x %lld\n", id, (long long)now_ns(CLOCK_REALTIME), salt1, walsize);
             fflush(log);
         }
