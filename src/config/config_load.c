@@ -21,6 +21,8 @@
 
 #define LSCFG_MAX_FILE_SIZE (16u * 1024u * 1024u)
 #define LSCFG_MAX_LEVELS 8
+#define LSCFG_MAX_DEPTH 64        /* nesting of lists/mappings */
+#define LSCFG_MAX_NODES 2000000u  /* scalars + collections + aliases */
 #define NS_SEC INT64_C(1000000000)
 
 /* Implemented in config_resolve.c */
@@ -133,18 +135,14 @@ typedef struct kv {
     yaml_node_t *key;
     yaml_node_t *val;
     const char *name;
+    bool merged; /* came from a "<<" merge */
+    bool keep;
 } kv;
 
 typedef struct kvlist {
     kv *v;
     size_t n, cap;
 } kvlist;
-
-static bool kv_has(const kvlist *l, const char *name) {
-    for (size_t i = 0; i < l->n; i++)
-        if (strcmp(l->v[i].name, name) == 0) return true;
-    return false;
-}
 
 static ls_code kv_push(pctx *c, kvlist *l, kv item) {
     if (l->n == l->cap) {
@@ -158,82 +156,105 @@ static ls_code kv_push(pctx *c, kvlist *l, kv item) {
     return LS_OK;
 }
 
-static ls_code collect_merge(pctx *c, yaml_node_t *src, kvlist *merged, const char *path,
-                             int depth);
+static ls_code gather_merge(pctx *c, yaml_node_t *src, kvlist *out, const char *path, int depth);
 
-static ls_code collect_pairs_into(pctx *c, yaml_node_t *map, kvlist *explicit_kv,
-                                  kvlist *merged, const char *path, int depth) {
-    for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *k = node_at(c, p->key);
-        yaml_node_t *v = node_at(c, p->value);
-        if (!k || !v) return cfg_err(c->err, NLINE(map), "%s: malformed mapping", path);
-        ls_code rc = visit(c, k);
-        if (rc) return rc;
-        if (k->type != YAML_SCALAR_NODE)
-            return cfg_err(c->err, NLINE(k), "%s: mapping keys must be strings, got %s", path,
-                           kind_name(k));
-        const char *name = stext(k);
-        if (splain(k) && strcmp(name, "<<") == 0) {
-            if (depth > 8) return cfg_err(c->err, NLINE(k), "%s: merge keys nested too deeply", path);
-            rc = collect_merge(c, v, merged, path, depth + 1);
+/* Appends a mapping's explicit pairs (document order), then the pairs of its
+ * "<<" merges, so that earlier entries take precedence. */
+static ls_code gather(pctx *c, yaml_node_t *map, kvlist *out, const char *path, int depth,
+                      bool merged) {
+    for (int pass = 0; pass < 2; pass++) {
+        for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *k = node_at(c, p->key);
+            yaml_node_t *v = node_at(c, p->value);
+            if (!k || !v) return cfg_err(c->err, NLINE(map), "%s: malformed mapping", path);
+            ls_code rc = visit(c, k);
             if (rc) return rc;
-            continue;
+            if (k->type != YAML_SCALAR_NODE)
+                return cfg_err(c->err, NLINE(k), "%s: mapping keys must be strings, got %s",
+                               *path ? path : "top level", kind_name(k));
+            bool is_merge = splain(k) && strcmp(stext(k), "<<") == 0;
+            if (pass == 0 && !is_merge) {
+                rc = kv_push(c, out, (kv){k, v, stext(k), merged, true});
+            } else if (pass == 1 && is_merge) {
+                if (depth > 32)
+                    return cfg_err(c->err, NLINE(k), "%s: merge keys nested too deeply", path);
+                rc = gather_merge(c, v, out, path, depth + 1);
+            }
+            if (rc) return rc;
         }
-        if (kv_has(explicit_kv, name)) {
-            int first = 0;
-            for (size_t i = 0; i < explicit_kv->n; i++)
-                if (strcmp(explicit_kv->v[i].name, name) == 0) first = NLINE(explicit_kv->v[i].key);
-            return cfg_err(c->err, NLINE(k), "%s: duplicate key %s (first given at line %d)",
-                           *path ? path : "top level", QV(name), first);
-        }
-        rc = kv_push(c, explicit_kv, (kv){k, v, name});
-        if (rc) return rc;
     }
     return LS_OK;
 }
 
-static ls_code collect_merge(pctx *c, yaml_node_t *src, kvlist *merged, const char *path,
-                             int depth) {
+static ls_code gather_merge(pctx *c, yaml_node_t *src, kvlist *out, const char *path, int depth) {
     ls_code rc = visit(c, src);
     if (rc) return rc;
-    if (src->type == YAML_MAPPING_NODE) {
-        kvlist ex = {0}, sub = {0};
-        rc = collect_pairs_into(c, src, &ex, &sub, path, depth);
-        for (size_t i = 0; rc == LS_OK && i < ex.n; i++)
-            if (!kv_has(merged, ex.v[i].name)) rc = kv_push(c, merged, ex.v[i]);
-        for (size_t i = 0; rc == LS_OK && i < sub.n; i++)
-            if (!kv_has(merged, sub.v[i].name)) rc = kv_push(c, merged, sub.v[i]);
-        free(ex.v);
-        free(sub.v);
-        return rc;
-    }
+    if (src->type == YAML_MAPPING_NODE) return gather(c, src, out, path, depth, true);
     if (src->type == YAML_SEQUENCE_NODE) {
         for (yaml_node_item_t *it = src->data.sequence.items.start;
              it < src->data.sequence.items.top; it++) {
             yaml_node_t *m = node_at(c, *it);
             if (!m || m->type != YAML_MAPPING_NODE)
-                return cfg_err(c->err, NLINE(src), "%s: merge key \"<<\" needs a mapping or a list of mappings", path);
-            rc = collect_merge(c, m, merged, path, depth + 1);
+                return cfg_err(c->err, NLINE(src),
+                               "%s: merge key \"<<\" needs a mapping or a list of mappings", path);
+            rc = visit(c, m);
+            if (rc) return rc;
+            rc = gather(c, m, out, path, depth + 1, true);
             if (rc) return rc;
         }
         return LS_OK;
     }
-    return cfg_err(c->err, NLINE(src), "%s: merge key \"<<\" needs a mapping or a list of mappings", path);
+    return cfg_err(c->err, NLINE(src), "%s: merge key \"<<\" needs a mapping or a list of mappings",
+                   path);
 }
 
-/* Explicit keys win over merged ones; earlier merges win over later ones. */
+typedef struct kv_ord {
+    const char *name;
+    size_t idx;
+} kv_ord;
+
+static int cmp_kv_ord(const void *a, const void *b) {
+    const kv_ord *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    if (r) return r;
+    return x->idx < y->idx ? -1 : (x->idx > y->idx);
+}
+
+/* Explicit keys win over merged ones; earlier merges win over later ones;
+ * an explicit key given twice is an error. O(n log n). */
 static ls_code collect_pairs(pctx *c, yaml_node_t *map, kvlist *out, const char *path) {
-    kvlist ex = {0}, merged = {0};
-    ls_code rc = collect_pairs_into(c, map, &ex, &merged, path, 0);
-    for (size_t i = 0; rc == LS_OK && i < merged.n; i++)
-        if (!kv_has(&ex, merged.v[i].name)) rc = kv_push(c, &ex, merged.v[i]);
-    free(merged.v);
+    kvlist l = {0};
+    ls_code rc = gather(c, map, &l, path, 0, false);
+    if (rc == LS_OK && l.n > 1) {
+        kv_ord *idx = malloc(l.n * sizeof(kv_ord));
+        if (!idx) rc = nomem(c->err);
+        for (size_t i = 0; rc == LS_OK && i < l.n; i++) idx[i] = (kv_ord){l.v[i].name, i};
+        if (rc == LS_OK) {
+            /* explicit items precede merged ones by position */
+            qsort(idx, l.n, sizeof(kv_ord), cmp_kv_ord);
+            for (size_t i = 1; i < l.n; i++) {
+                kv *prev = &l.v[idx[i - 1].idx], *cur = &l.v[idx[i].idx];
+                if (strcmp(prev->name, cur->name) != 0) continue;
+                if (!prev->merged && !cur->merged) {
+                    rc = cfg_err(c->err, NLINE(cur->key), "%s: duplicate key %s (first given at line %d)",
+                                 *path ? path : "top level", QV(cur->name), NLINE(prev->key));
+                    break;
+                }
+                cur->keep = false;
+            }
+        }
+        free(idx);
+    }
     if (rc) {
-        free(ex.v);
+        free(l.v);
         return rc;
     }
-    *out = ex;
+    size_t w = 0;
+    for (size_t i = 0; i < l.n; i++)
+        if (l.v[i].keep) l.v[w++] = l.v[i];
+    l.n = w;
+    *out = l;
     return LS_OK;
 }
 
@@ -297,8 +318,11 @@ static ls_code dec_int(pctx *c, yaml_node_t *v, const char *path, ls_cfg_int *ou
         x = r.i;
         break;
     case LSCFG_R_FLOAT:
-        if (!float_to_i64(r.f, &x))
+        if (!float_to_i64(r.f, &x)) {
+            if (isfinite(r.f) && r.f == floor(r.f))
+                return cfg_err(c->err, NLINE(v), "%s: integer %s is out of range", path, QV(stext(v)));
             return cfg_err(c->err, NLINE(v), "%s: invalid integer %s", path, QV(stext(v)));
+        }
         break;
     case LSCFG_R_UINT:
         return cfg_err(c->err, NLINE(v), "%s: integer %s is out of range", path, QV(stext(v)));
@@ -581,6 +605,18 @@ static ls_code unknown_key(pctx *c, yaml_node_t *k, const char *path, const keyd
             best = extras[i];
         }
     }
+    /* a known key that starts with what was typed (or the reverse) is an
+     * obvious typo too: "identity" -> "identities" */
+    if (!(best && bestd <= 1) && strlen(name) >= 4) {
+        for (size_t t = 0; tables && tables[t]; t++)
+            for (const keydef *d = tables[t]; d->name; d++) {
+                size_t a = strlen(name), b = strlen(d->name), m = a < b ? a : b;
+                if (m >= 4 && m + 3 >= (a > b ? a : b) && strncmp(name, d->name, m - 1) == 0) {
+                    best = d->name;
+                    bestd = 0;
+                }
+            }
+    }
     size_t len = strlen(name);
     size_t limit = len <= 4 ? 1 : (len <= 10 ? 2 : 3);
     const char *where = *path ? path : "top level";
@@ -668,7 +704,8 @@ static int decode_settings_key(pctx *c, ls_replica_settings *s, const kv *item, 
     return 1;
 }
 
-static ls_code parse_replica(pctx *c, yaml_node_t *m, const char *path, ls_replica_config **out) {
+static ls_code parse_replica(pctx *c, yaml_node_t *m, int line, const char *path,
+                             ls_replica_config **out) {
     *out = NULL;
     if (m->type != YAML_MAPPING_NODE)
         return cfg_err(c->err, NLINE(m), "%s: expected a mapping, got %s", path, kind_name(m));
@@ -677,7 +714,7 @@ static ls_code parse_replica(pctx *c, yaml_node_t *m, const char *path, ls_repli
         free(rc);
         return nomem(c->err);
     }
-    rc->line = NLINE(m);
+    rc->line = line > 0 ? line : NLINE(m);
     kvlist l;
     ls_code code = collect_pairs(c, m, &l, path);
     if (code) {
@@ -742,6 +779,7 @@ static ls_code parse_db(pctx *c, yaml_node_t *m, size_t idx, ls_db_config *db) {
     ls_code rc = collect_pairs(c, m, &l, path);
     if (rc) return rc;
     yaml_node_t *replica = NULL, *replicas = NULL;
+    int replicas_line = 0, replica_line = 0;
     for (size_t i = 0; rc == LS_OK && i < l.n; i++) {
         char sub[256];
         join_path(sub, sizeof(sub), path, l.v[i].name);
@@ -752,9 +790,15 @@ static ls_code parse_db(pctx *c, yaml_node_t *m, size_t idx, ls_db_config *db) {
         } else if (strcmp(l.v[i].name, "snapshot") == 0) {
             rc = decode_table_map(c, l.v[i].val, db_snapshot_keys, db, sub);
         } else if (strcmp(l.v[i].name, "replica") == 0) {
-            if (!is_null(l.v[i].val)) replica = l.v[i].val;
+            if (!is_null(l.v[i].val)) {
+                replica = l.v[i].val;
+                replica_line = NLINE(l.v[i].key);
+            }
         } else if (strcmp(l.v[i].name, "replicas") == 0) {
-            if (!is_null(l.v[i].val)) replicas = l.v[i].val;
+            if (!is_null(l.v[i].val)) {
+                replicas = l.v[i].val;
+                replicas_line = NLINE(l.v[i].key);
+            }
         } else {
             const keydef *tabs[] = {db_keys, NULL};
             const char *extras[] = {"snapshot", "replica", "replicas", NULL};
@@ -786,14 +830,14 @@ static ls_code parse_db(pctx *c, yaml_node_t *m, size_t idx, ls_db_config *db) {
         rc = visit(c, replica);
         if (rc) return rc;
         if (nlist > 0)
-            return cfg_err(c->err, NLINE(replicas),
+            return cfg_err(c->err, replicas_line,
                            "%s: cannot specify 'replica' and 'replicas' on a database", path);
         char sub[96];
         snprintf(sub, sizeof(sub), "%s.replica", path);
-        return parse_replica(c, replica, sub, &db->replica);
+        return parse_replica(c, replica, replica_line, sub, &db->replica);
     }
     if (nlist > 1)
-        return cfg_err(c->err, NLINE(replicas),
+        return cfg_err(c->err, replicas_line,
                        "%s.replicas: multiple replicas on a single database are no longer supported",
                        path);
     if (nlist == 1) {
@@ -804,7 +848,7 @@ static ls_code parse_db(pctx *c, yaml_node_t *m, size_t idx, ls_db_config *db) {
         db->replica_from_list = true;
         rc = visit(c, r0);
         if (rc) return rc;
-        return parse_replica(c, r0, sub, &db->replica);
+        return parse_replica(c, r0, 0, sub, &db->replica);
     }
     /* No replica: reported after structural validation (see validate). */
     return LS_OK;
@@ -931,6 +975,8 @@ static ls_code parse_top(pctx *c, yaml_node_t *root, ls_config *cfg) {
             rc = decode_table_map(c, v, logging_keys, cfg, "logging");
         } else if (decode_settings_key(c, &cfg->replica_defaults, &l.v[i], "", &rc) == 0) {
             /* top-level replica default */
+        } else if (strncmp(name, "x-", 2) == 0) {
+            /* extension keys: ignored, useful to hold YAML anchors */
         } else if (find_key(replica_keys, name)) {
             rc = cfg_err(c->err, NLINE(l.v[i].key),
                          "top level: unknown key %s (\"%s\" is only valid inside a replica entry)",
@@ -1373,6 +1419,44 @@ static ls_code yaml_problem(yaml_parser_t *p, ls_err *err, const char *text, siz
                    tab ? " (tabs are not allowed for indentation)" : "");
 }
 
+static ls_code prescan(const char *text, size_t len, ls_err *err) {
+    yaml_parser_t p;
+    if (!yaml_parser_initialize(&p)) return nomem(err);
+    yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+    yaml_parser_set_encoding(&p, YAML_UTF8_ENCODING);
+    ls_code rc = LS_OK;
+    size_t depth = 0, nodes = 0;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(&p, &ev)) {
+            rc = yaml_problem(&p, err, text, len);
+            break;
+        }
+        yaml_event_type_t t = ev.type;
+        int line = (int)ev.start_mark.line + 1;
+        yaml_event_delete(&ev);
+        if (t == YAML_STREAM_END_EVENT) break;
+        if (t == YAML_SEQUENCE_START_EVENT || t == YAML_MAPPING_START_EVENT) {
+            if (++depth > LSCFG_MAX_DEPTH) {
+                rc = cfg_err(err, line, "document nesting is too deep (more than %d levels)",
+                             LSCFG_MAX_DEPTH);
+                break;
+            }
+        } else if (t == YAML_SEQUENCE_END_EVENT || t == YAML_MAPPING_END_EVENT) {
+            if (depth > 0) depth--;
+        }
+        if (t == YAML_SCALAR_EVENT || t == YAML_ALIAS_EVENT || t == YAML_SEQUENCE_START_EVENT ||
+            t == YAML_MAPPING_START_EVENT) {
+            if (++nodes > LSCFG_MAX_NODES) {
+                rc = cfg_err(err, line, "document has too many nodes (more than %u)", LSCFG_MAX_NODES);
+                break;
+            }
+        }
+    }
+    yaml_parser_delete(&p);
+    return rc;
+}
+
 static ls_code parse_text(const char *text, size_t len, const char *source, bool expand_env,
                           ls_config **out, ls_err *err) {
     *out = NULL;
@@ -1404,6 +1488,10 @@ static ls_code parse_text(const char *text, size_t len, const char *source, bool
         ls_config_free(cfg);
         return nomem(err);
     }
+    /* Pass 1: events only, to refuse absurd nesting / node counts before
+     * libyaml builds a tree for them. */
+    rc = prescan(text, len, err);
+    if (rc) goto out;
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     yaml_parser_set_encoding(&parser, YAML_UTF8_ENCODING);
     if (!yaml_parser_load(&parser, &doc)) {

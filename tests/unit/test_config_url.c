@@ -427,7 +427,8 @@ static void test_endpoint_helpers(void **state) {
     assert_false(lscfg_is_secret_param("region"));
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    if (argc > 1) cmocka_set_test_filter(argv[1]); /* e.g. "test_errors" */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_table),        cmocka_unit_test(test_url_details),
         cmocka_unit_test(test_url_errors),       cmocka_unit_test(test_url_display),
