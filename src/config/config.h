@@ -370,6 +370,16 @@ char *ls_config_db_meta_path(const ls_db_config *db);
  * the path relative to db->dir (4.1 meta-dir / meta-path rules). */
 char *ls_config_dir_entry_meta_path(const ls_db_config *db, const char *rel);
 
+/* The configuration of one database discovered under a directory entry
+ * (11.3 / 4.1): a path entry for db_path (which must lie under dir_entry->dir)
+ * with the entry's settings, meta-path derived from meta-dir / meta-path,
+ * and the replica location extended by the path relative to the directory
+ * (appended to the url path, joined to a file path, or joined to the key
+ * prefix with "/"), then re-resolved. Free with ls_db_config_free(). */
+ls_code ls_config_dir_entry_db(const ls_db_config *dir_entry, const char *db_path,
+                               ls_db_config **out, ls_err *err);
+void ls_db_config_free(ls_db_config *db);
+
 /* Default meta path for a database file: "D/.name-litestream". malloc'd. */
 char *ls_default_meta_path(const char *db_path);
 

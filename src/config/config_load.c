@@ -1622,3 +1622,150 @@ fail:
     ls_config_free(cfg);
     return rc;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Databases discovered under a directory entry (11.3)                       */
+
+static ls_code copy_str_field(ls_cfg_str *dst, const ls_cfg_str *src) {
+    *dst = *src;
+    dst->v = NULL;
+    if (src->v && !(dst->v = ls_strdup(src->v))) return LS_ERR_NOMEM;
+    return LS_OK;
+}
+
+static ls_code copy_list_field(ls_cfg_strlist *dst, const ls_cfg_strlist *src) {
+    memset(dst, 0, sizeof(*dst));
+    if (!src->set && src->n == 0) return LS_OK;
+    if (copy_list(dst, src)) return LS_ERR_NOMEM;
+    dst->set = src->set;
+    return LS_OK;
+}
+
+static ls_replica_config *replica_clone(const ls_replica_config *src) {
+    ls_replica_config *r = calloc(1, sizeof(*r));
+    if (!r) return NULL;
+    r->line = src->line;
+    bool oom = !(r->field = ls_strdup(src->field ? src->field : ""));
+    oom |= copy_str_field(&r->type, &src->type) != LS_OK;
+    oom |= copy_str_field(&r->url, &src->url) != LS_OK;
+    oom |= copy_str_field(&r->path, &src->path) != LS_OK;
+    oom |= copy_str_field(&r->name, &src->name) != LS_OK;
+    r->settings = src->settings; /* scalars; pointers replaced below */
+    for (const keydef *k = replica_setting_keys; k->name; k++) {
+        char *dp = (char *)&r->settings + k->off;
+        const char *sp = (const char *)&src->settings + k->off;
+        if (k->t == T_STR) {
+            ((ls_cfg_str *)dp)->v = NULL;
+            oom |= copy_str_field((ls_cfg_str *)dp, (const ls_cfg_str *)sp) != LS_OK;
+        } else if (k->t == T_STRLIST) {
+            oom |= copy_list_field((ls_cfg_strlist *)dp, (const ls_cfg_strlist *)sp) != LS_OK;
+        }
+    }
+    oom |= copy_list_field(&r->settings.age_identities, &src->settings.age_identities) != LS_OK;
+    oom |= copy_list_field(&r->settings.age_recipients, &src->settings.age_recipients) != LS_OK;
+    if (oom) {
+        replica_free(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* Appends rel to the path of a URL, keeping the query: Go's
+ * appendRelativePathToURL (result rooted, forward slashes). */
+static char *url_append_path(const char *url, const char *rel) {
+    const char *sep = strstr(url, "://");
+    if (!sep) return NULL;
+    const char *a = sep + 3;
+    size_t alen = strcspn(a, "/?#");
+    const char *p = a + alen;
+    size_t plen = strcspn(p, "?#");
+    char *base = plen ? ls_strfmt("%.*s", (int)plen, p) : ls_strdup("");
+    if (!base) return NULL;
+    char *joined = *base ? ls_strfmt("%s/%s", base, rel) : ls_strdup(rel);
+    free(base);
+    char *clean = joined ? lscfg_path_clean(joined) : NULL;
+    free(joined);
+    if (!clean) return NULL;
+    const char *c = clean;
+    while (*c == '/') c++;
+    char *res = ls_strfmt("%.*s/%s%s", (int)(a + alen - url), url, c, p + plen);
+    free(clean);
+    return res;
+}
+
+void ls_db_config_free(ls_db_config *db) {
+    if (!db) return;
+    db_free_fields(db);
+    free(db);
+}
+
+ls_code ls_config_dir_entry_db(const ls_db_config *de, const char *db_path, ls_db_config **out,
+                               ls_err *err) {
+    *out = NULL;
+    if (!de || !de->dir || !db_path) return ls_err_set(err, LS_ERR_INVALID, "not a directory entry");
+    char *abs = ls_expand_db_path(db_path);
+    if (!abs) return nomem(err);
+    size_t dl = strlen(de->dir);
+    bool root = strcmp(de->dir, "/") == 0;
+    if (!(root ? abs[0] == '/' && abs[1] : (strncmp(abs, de->dir, dl) == 0 && abs[dl] == '/' && abs[dl + 1]))) {
+        ls_code rc = ls_err_set(err, LS_ERR_INVALID, "database %s is not under directory %s", abs, de->dir);
+        free(abs);
+        return rc;
+    }
+    const char *rel = abs + (root ? 1 : dl + 1);
+
+    ls_db_config *db = calloc(1, sizeof(*db));
+    if (!db) {
+        free(abs);
+        return nomem(err);
+    }
+    *db = *de; /* scalars; owned pointers replaced below */
+    db->path = abs;
+    db->dir = NULL;
+    db->replica = NULL;
+    memset(&db->dir_raw, 0, sizeof(db->dir_raw));
+    memset(&db->pattern, 0, sizeof(db->pattern));
+    memset(&db->meta_dir, 0, sizeof(db->meta_dir));
+    memset(&db->meta_path, 0, sizeof(db->meta_path));
+    db->recursive = (ls_cfg_bool){0};
+    db->watch = (ls_cfg_bool){0};
+    db->path_raw = (ls_cfg_str){true, de->dir_raw.line, ls_strdup(abs)};
+    ls_code rc = LS_OK;
+    if (!db->path_raw.v) rc = nomem(err);
+    if (rc == LS_OK && (de->meta_dir.set || de->meta_path.set)) {
+        db->meta_path.v = ls_config_dir_entry_meta_path(de, rel);
+        db->meta_path.set = true;
+        db->meta_path.line = de->meta_dir.set ? de->meta_dir.line : de->meta_path.line;
+        if (!db->meta_path.v) rc = nomem(err);
+    }
+    if (rc == LS_OK && de->replica) {
+        ls_replica_config *r = replica_clone(de->replica);
+        if (!r) rc = nomem(err);
+        db->replica = r;
+        if (rc == LS_OK && r->url.v && r->url.v[0]) {
+            char *u = url_append_path(r->url.v, rel);
+            if (!u) rc = cfg_err(err, r->url.line, "%s.url: cannot append %s to the replica URL", r->field, QV(rel));
+            else {
+                free(r->url.v);
+                r->url.v = u;
+            }
+        } else if (rc == LS_OK) {
+            char *np = (r->path.v && r->path.v[0]) ? ls_strfmt("%s/%s", r->path.v, rel) : ls_strdup(rel);
+            char *cp = np ? lscfg_path_clean(np) : NULL;
+            free(np);
+            if (!cp) rc = nomem(err);
+            else {
+                free(r->path.v);
+                r->path.v = cp;
+                r->path.set = true;
+            }
+        }
+        if (rc == LS_OK) rc = lscfg_resolve_replica(r, err);
+    }
+    if (rc) {
+        ls_db_config_free(db);
+        return rc;
+    }
+    *out = db;
+    return LS_OK;
+}

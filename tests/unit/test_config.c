@@ -1207,6 +1207,61 @@ static void test_paths(void **state) {
     ls_config_free(c);
 }
 
+static void test_dir_entry(void **state) {
+    (void)state;
+    ls_config *c = load_ok("dbs:\n"
+                           "  - dir: /srv/dbs\n    pattern: '*.db'\n    meta-dir: /m\n"
+                           "    monitor-interval: 4s\n"
+                           "    replica: {url: \"s3://bkt/base?region=eu\", sync-interval: 3s}\n"
+                           "  - dir: /srv/f\n    pattern: '*.db'\n    replica: {type: file, path: /bk}\n"
+                           "  - dir: /srv/g\n    pattern: '*.db'\n    meta-path: /mp\n"
+                           "    replica: {type: s3, bucket: b}\n"
+                           "  - dir: /srv/h\n    pattern: '*.db'\n    replica: {url: \"s3://bkt\"}\n");
+    ls_db_config *d = NULL;
+    ls_err e;
+    assert_int_equal(ls_config_dir_entry_db(&c->dbs[0], "/srv/dbs/t1/app.db", &d, &e), LS_OK);
+    assert_string_equal(d->path, "/srv/dbs/t1/app.db");
+    assert_null(d->dir);
+    assert_int_equal(d->monitor_interval.v, 4 * SEC);
+    char *meta = ls_config_db_meta_path(d);
+    assert_string_equal(meta, "/m/t1/app.db-litestream");
+    free(meta);
+    assert_string_equal(d->replica->client.url, "s3://bkt/base/t1/app.db?region=eu");
+    assert_string_equal(d->replica->client.path, "base/t1/app.db");
+    assert_string_equal(d->replica->client.region, "eu");
+    assert_int_equal(d->replica->client.sync_interval, 3 * SEC);
+    ls_db_config_free(d);
+
+    assert_int_equal(ls_config_dir_entry_db(&c->dbs[1], "/srv/f/a/b.db", &d, &e), LS_OK);
+    assert_string_equal(d->replica->client.path, "/bk/a/b.db");
+    meta = ls_config_db_meta_path(d);
+    assert_string_equal(meta, "/srv/f/a/.b.db-litestream");
+    free(meta);
+    ls_db_config_free(d);
+
+    assert_int_equal(ls_config_dir_entry_db(&c->dbs[2], "/srv/g/x.db", &d, &e), LS_OK);
+    assert_string_equal(d->replica->client.path, "x.db");
+    meta = ls_config_db_meta_path(d);
+    assert_string_equal(meta, "/mp/.x.db-litestream");
+    free(meta);
+    ls_db_config_free(d);
+
+    assert_int_equal(ls_config_dir_entry_db(&c->dbs[3], "/srv/h/x.db", &d, &e), LS_OK);
+    assert_string_equal(d->replica->client.url, "s3://bkt/x.db");
+    assert_string_equal(d->replica->client.path, "x.db");
+    ls_db_config_free(d);
+
+    assert_int_equal(ls_config_dir_entry_db(&c->dbs[0], "/elsewhere/x.db", &d, &e), LS_ERR_INVALID);
+    assert_null(d);
+    assert_int_equal(ls_config_dir_entry_db(&c->dbs[0], "/srv/dbs", &d, &e), LS_ERR_INVALID);
+    assert_int_equal(ls_config_dir_entry_db(&c->dbs[0], "/srv/dbsx/a.db", &d, &e), LS_ERR_INVALID);
+    ls_config_free(c);
+
+    c = load_ok("dbs:\n  - path: /a.db\n    replica: {path: /b}\n");
+    assert_int_equal(ls_config_dir_entry_db(&c->dbs[0], "/a.db", &d, &e), LS_ERR_INVALID);
+    ls_config_free(c);
+}
+
 static void test_url_mode(void **state) {
     (void)state;
     ls_config *c = NULL;
@@ -1508,6 +1563,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(test_sse_key_path),
         cmocka_unit_test(test_load_file),
         cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_dir_entry),
         cmocka_unit_test(test_url_mode),
         cmocka_unit_test(test_check_supported),
         cmocka_unit_test(test_logging),
