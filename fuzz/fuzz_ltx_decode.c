@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for ltx/: the input is an LTX file. Exercises the
- * streaming decoder (pages + close-time verification), the random-access
+ * streaming decoder (pages + close-time verification), the zero-copy memory
+ * decoder (must agree with it), the random-access
  * index reader and page fetches, the page-index varint decoder, and the
  * merger / compactor over two copies (the second one re-labelled as the
  * next TXID so the merge gets past the contiguity check).
@@ -131,6 +132,35 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ltx_decoder_free(d);
     }
     ls_reader_close(r);
+
+    /* 1b. the zero-copy memory decoder agrees with the streaming one */
+    {
+        ltx_decoder *md = NULL;
+        ls_err me;
+        memset(&me, 0, sizeof(me));
+        ls_code mrc = ltx_decoder_open_mem(&md, data, size, &me);
+        check_err(mrc, &me);
+        if (mrc == LS_OK) {
+            uint8_t *page = malloc(ltx_decoder_header(md)->page_size);
+            size_t i = 0;
+            for (;;) {
+                uint32_t pgno;
+                bool done;
+                mrc = ltx_decoder_next_page(md, &pgno, page, &done, &me);
+                check_err(mrc, &me);
+                if (mrc != LS_OK || done) break;
+                if (i < nkept && (kept_pgno[i] != pgno ||
+                                  memcmp(page, kept + i * page_size, page_size) != 0))
+                    abort();
+                i++;
+            }
+            if (mrc == LS_OK) mrc = ltx_decoder_close(md, NULL, &me);
+            check_err(mrc, &me);
+            free(page);
+            ltx_decoder_free(md);
+        }
+        if ((mrc == LS_OK) != accepted) abort();
+    }
 
     /* 2. random access */
     buf b = {data, size};

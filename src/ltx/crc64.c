@@ -9,13 +9,16 @@
  * Two implementations with identical results:
  *  - portable slicing-by-16: 16 tables of 256 entries, table[0] is the
  *    classic byte table, table[k][i] = table[k-1][i] >> 8 ^ table[0][low byte];
- *  - x86-64 carry-less multiplication (PCLMULQDQ), chosen at run time:
- *    the input is folded 64 bytes at a time into four 128-bit accumulators,
+ *  - x86-64 carry-less multiplication, chosen at run time: PCLMULQDQ folds
+ *    the input 64 bytes at a time into four 128-bit accumulators (AVX-512
+ *    VPCLMULQDQ, when present, 256 bytes at a time into four 512-bit ones);
  *    these are folded into one, and the last 16-byte value plus the tail are
  *    finished with the tables. Folding constants are x^n mod P computed once.
+ *    LS_LTX_CRC_PORTABLE=1 in the environment forces the table path.
  * Tables and constants are built once under pthread_once.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "ltx/ltx_internal.h"
@@ -30,13 +33,16 @@
 
 static uint64_t crc_tab[16][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+static atomic_bool crc_ready; /* fast path around pthread_once */
 static bool crc_use_clmul;
+static bool crc_use_vclmul; /* AVX-512 VPCLMULQDQ, 4 x 128-bit lanes */
 
 #ifdef LTX_HAVE_CLMUL
 /* Folding constants, bit-reflected: fold distance D needs x^(D+63) mod P for
  * the low (earlier, higher-degree) qword and x^(D-1) mod P for the high one
  * (the -1 absorbs the one-bit shift of a reflected carry-less product). */
-static uint64_t k_fold128_lo, k_fold128_hi, k_fold512_lo, k_fold512_hi;
+static uint64_t k_fold128_lo, k_fold128_hi, k_fold512_lo, k_fold512_hi, k_fold2048_lo,
+    k_fold2048_hi;
 
 static uint64_t reverse64(uint64_t v) {
     uint64_t r = 0;
@@ -76,11 +82,20 @@ static void crc_init(void) {
     k_fold128_hi = reverse64(xpow_mod(128 - 1));
     k_fold512_lo = reverse64(xpow_mod(512 + 63));
     k_fold512_hi = reverse64(xpow_mod(512 - 1));
+    k_fold2048_lo = reverse64(xpow_mod(2048 + 63));
+    k_fold2048_hi = reverse64(xpow_mod(2048 - 1));
     const char *env = getenv("LS_LTX_CRC_PORTABLE"); /* test/bench switch */
     __builtin_cpu_init();
     crc_use_clmul = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1") &&
                     !(env && *env && *env != '0');
+    crc_use_vclmul = crc_use_clmul && __builtin_cpu_supports("avx512f") &&
+                     __builtin_cpu_supports("vpclmulqdq");
 #endif
+    atomic_store_explicit(&crc_ready, true, memory_order_release);
+}
+
+static inline void crc_ensure_init(void) {
+    if (!atomic_load_explicit(&crc_ready, memory_order_acquire)) pthread_once(&crc_once, crc_init);
 }
 
 static inline uint64_t load_le64(const uint8_t *p) {
@@ -152,21 +167,83 @@ __attribute__((target("pclmul,sse4.1"))) static uint64_t crc_clmul(uint64_t crc,
     crc = crc_tables(0, buf, 16);
     return crc_tables(crc, p, n);
 }
+
+#define VCLMUL_TARGET "avx512f,vpclmulqdq,pclmul,sse4.1"
+
+__attribute__((target(VCLMUL_TARGET))) static inline __m512i vfold(__m512i z, __m512i k,
+                                                                  __m512i data) {
+    /* three-way XOR: clmul(lo) ^ clmul(hi) ^ data */
+    return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(z, k, 0x00),
+                                     _mm512_clmulepi64_epi128(z, k, 0x11), data, 0x96);
+}
+
+/* Same as crc_clmul with four 512-bit accumulators (256 bytes per step),
+ * each lane folding its own 16-byte chunk; n >= 256. */
+__attribute__((target(VCLMUL_TARGET))) static uint64_t crc_vclmul(uint64_t crc, const uint8_t *p,
+                                                                 size_t n) {
+    const __m512i k2048 =
+        _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold2048_hi, (long long)k_fold2048_lo));
+    const __m512i k512 =
+        _mm512_broadcast_i32x4(_mm_set_epi64x((long long)k_fold512_hi, (long long)k_fold512_lo));
+    const __m128i k128 = _mm_set_epi64x((long long)k_fold128_hi, (long long)k_fold128_lo);
+    __m512i z0 = _mm512_xor_si512(_mm512_loadu_si512((const void *)p),
+                                  _mm512_set_epi64(0, 0, 0, 0, 0, 0, 0, (long long)crc));
+    __m512i z1 = _mm512_loadu_si512((const void *)(p + 64));
+    __m512i z2 = _mm512_loadu_si512((const void *)(p + 128));
+    __m512i z3 = _mm512_loadu_si512((const void *)(p + 192));
+    p += 256;
+    n -= 256;
+    while (n >= 256) {
+        z0 = vfold(z0, k2048, _mm512_loadu_si512((const void *)p));
+        z1 = vfold(z1, k2048, _mm512_loadu_si512((const void *)(p + 64)));
+        z2 = vfold(z2, k2048, _mm512_loadu_si512((const void *)(p + 128)));
+        z3 = vfold(z3, k2048, _mm512_loadu_si512((const void *)(p + 192)));
+        p += 256;
+        n -= 256;
+    }
+    z1 = vfold(z0, k512, z1);
+    z2 = vfold(z1, k512, z2);
+    z3 = vfold(z2, k512, z3);
+    while (n >= 64) {
+        z3 = vfold(z3, k512, _mm512_loadu_si512((const void *)p));
+        p += 64;
+        n -= 64;
+    }
+    __m128i x = _mm512_extracti32x4_epi32(z3, 0);
+    x = _mm_xor_si128(fold(x, k128), _mm512_extracti32x4_epi32(z3, 1));
+    x = _mm_xor_si128(fold(x, k128), _mm512_extracti32x4_epi32(z3, 2));
+    x = _mm_xor_si128(fold(x, k128), _mm512_extracti32x4_epi32(z3, 3));
+    while (n >= 16) {
+        x = _mm_xor_si128(fold(x, k128), _mm_loadu_si128((const __m128i *)p));
+        p += 16;
+        n -= 16;
+    }
+    uint8_t buf[16];
+    _mm_storeu_si128((__m128i *)buf, x);
+    crc = crc_tables(0, buf, 16);
+    return crc_tables(crc, p, n);
+}
 #endif
 
 uint64_t ltx_crc64_portable(uint64_t crc, const void *p, size_t n) {
-    pthread_once(&crc_once, crc_init);
+    crc_ensure_init();
     return ~crc_tables(~crc, (const uint8_t *)p, n);
 }
 
 bool ltx_crc64_accelerated(void) {
-    pthread_once(&crc_once, crc_init);
+    crc_ensure_init();
     return crc_use_clmul;
 }
 
+const char *ltx_crc64_impl(void) {
+    crc_ensure_init();
+    return crc_use_vclmul ? "vpclmulqdq (AVX-512)" : crc_use_clmul ? "pclmulqdq" : "slicing-by-16";
+}
+
 uint64_t ltx_crc64(uint64_t crc, const void *p, size_t n) {
-    pthread_once(&crc_once, crc_init);
+    crc_ensure_init();
 #ifdef LTX_HAVE_CLMUL
+    if (crc_use_vclmul && n >= 256) return ~crc_vclmul(~crc, (const uint8_t *)p, n);
     if (crc_use_clmul && n >= 64) return ~crc_clmul(~crc, (const uint8_t *)p, n);
 #endif
     return ~crc_tables(~crc, (const uint8_t *)p, n);

@@ -28,7 +28,8 @@
  * | 8        | BE64 post-apply checksum                                |
  * | 8        | BE64 file checksum                                      |
  *
- * Memory: one read buffer of max(32 KiB, 2 x largest frame) and, only when
+ * Memory: one read buffer of max(64 KiB, 2 x largest frame) (none in memory
+ * mode, which decompresses straight from the caller's bytes) and, only when
  * close() has to skip unread pages, one page buffer.
  */
 #include <inttypes.h>
@@ -44,7 +45,9 @@ struct ltx_decoder {
     ltx_header h;
     dec_state state;
     ls_code failed;
-    uint8_t *buf;
+    const uint8_t *buf; /* == own, or the caller's bytes (memory mode) */
+    uint8_t *own;
+    bool mem;           /* memory mode: buf holds the whole file, no reads */
     size_t cap, pos, len;
     bool eof;
     uint64_t offset; /* file offset of buf[pos] */
@@ -52,8 +55,8 @@ struct ltx_decoder {
     bool track_db;   /* snapshot with checksums: verify post-apply */
     uint64_t db_checksum;
     uint32_t lock_pgno, prev_pgno, npages;
-    uint64_t idx_crc; /* CRC of the page index the frames imply */
-    uint64_t idx_len;
+    uint64_t idx_hash; /* hash of the (pgno, offset, size) triples the frames imply */
+    uint64_t idx_len;  /* bytes of their canonical varint encoding */
     size_t max_block, max_frame;
     uint8_t *scratch_page;
 };
@@ -69,13 +72,13 @@ static ls_code dec_fail(ltx_decoder *d, ls_code rc) {
 static ls_code dec_fill(ltx_decoder *d, size_t need, size_t *avail, ls_err *err) {
     if (d->len - d->pos < need && !d->eof) {
         if (d->cap - d->pos < need) {
-            memmove(d->buf, d->buf + d->pos, d->len - d->pos);
+            memmove(d->own, d->own + d->pos, d->len - d->pos);
             d->len -= d->pos;
             d->pos = 0;
         }
         while (d->len - d->pos < need) {
             size_t n = 0;
-            ls_code rc = ls_read(d->r, d->buf + d->len, d->cap - d->len, &n, err);
+            ls_code rc = ls_read(d->r, d->own + d->len, d->cap - d->len, &n, err);
             if (rc != LS_OK) {
                 ls_err_wrap(err, "read LTX at offset %" PRIu64, d->offset + (d->len - d->pos));
                 return dec_fail(d, rc);
@@ -107,6 +110,34 @@ size_t ltx_max_frame_size(uint32_t page_size) {
     return LTX_PAGE_HEADER_SIZE + 4 + ltx_max_block_size(page_size) + LTX_LZ4F_OVERHEAD;
 }
 
+/* Header checks shared by both open functions; allocates the decoder. */
+static ls_code dec_new(const uint8_t hdr[LTX_HEADER_SIZE], ltx_decoder **out, ls_err *err) {
+    ltx_header h;
+    ls_code rc = ltx_header_decode(hdr, &h, err);
+    if (rc != LS_OK) return rc;
+    if (h.flags & 0x1u)
+        return ls_err_set(err, LS_ERR_UNSUPPORTED,
+                          "invalid flags: 0x%08x: flag 0x1 is CompressLZ4 of LTX format version "
+                          "1 (litestream v0.3.x); format 1 is not supported",
+                          h.flags);
+    ls_err verr;
+    if (ltx_header_validate(&h, &verr) != LS_OK)
+        return ls_err_set(err, LS_ERR_FORMAT, "invalid LTX header: %s", verr.msg);
+    ltx_decoder *d = calloc(1, sizeof(*d));
+    if (!d) return ls_err_set(err, LS_ERR_NOMEM, "LTX decoder: out of memory");
+    d->h = h;
+    d->max_block = ltx_max_block_size(h.page_size);
+    d->max_frame = ltx_max_frame_size(h.page_size);
+    d->offset = LTX_HEADER_SIZE;
+    d->crc = ltx_crc64(0, hdr, LTX_HEADER_SIZE);
+    d->lock_pgno = ltx_lock_pgno(h.page_size);
+    d->track_db = ltx_header_is_snapshot(&h) && ltx_header_has_checksum(&h);
+    d->db_checksum = LTX_EMPTY_CHECKSUM;
+    d->state = DEC_PAGES;
+    *out = d;
+    return LS_OK;
+}
+
 ls_code ltx_decoder_open(ltx_decoder **out, ls_reader *r, ls_err *err) {
     *out = NULL;
     uint8_t hdr[LTX_HEADER_SIZE];
@@ -118,37 +149,37 @@ ls_code ltx_decoder_open(ltx_decoder **out, ls_reader *r, ls_err *err) {
                           "unexpected EOF in LTX header at offset %zu (file has %zu of %d "
                           "header bytes)",
                           got, got, LTX_HEADER_SIZE);
-    ltx_header h;
-    rc = ltx_header_decode(hdr, &h, err);
+    ltx_decoder *d;
+    rc = dec_new(hdr, &d, err);
     if (rc != LS_OK) return rc;
-    if (h.flags & 0x1u)
-        return ls_err_set(err, LS_ERR_UNSUPPORTED,
-                          "invalid flags: 0x%08x: flag 0x1 is CompressLZ4 of LTX format version "
-                          "1 (litestream v0.3.x); format 1 is not supported",
-                          h.flags);
-    ls_err verr;
-    if (ltx_header_validate(&h, &verr) != LS_OK)
-        return ls_err_set(err, LS_ERR_FORMAT, "invalid LTX header: %s", verr.msg);
-
-    ltx_decoder *d = calloc(1, sizeof(*d));
-    if (!d) return ls_err_set(err, LS_ERR_NOMEM, "LTX decoder: out of memory");
     d->r = r;
-    d->h = h;
-    d->max_block = ltx_max_block_size(h.page_size);
-    d->max_frame = ltx_max_frame_size(h.page_size);
     d->cap = 2 * d->max_frame;
-    if (d->cap < (32u << 10)) d->cap = 32u << 10;
-    d->buf = malloc(d->cap);
-    if (!d->buf) {
+    if (d->cap < (64u << 10)) d->cap = 64u << 10;
+    d->own = malloc(d->cap);
+    if (!d->own) {
         free(d);
         return ls_err_set(err, LS_ERR_NOMEM, "LTX decoder: out of memory");
     }
-    d->offset = LTX_HEADER_SIZE;
-    d->crc = ltx_crc64(0, hdr, sizeof(hdr));
-    d->lock_pgno = ltx_lock_pgno(h.page_size);
-    d->track_db = ltx_header_is_snapshot(&h) && ltx_header_has_checksum(&h);
-    d->db_checksum = LTX_EMPTY_CHECKSUM;
-    d->state = DEC_PAGES;
+    d->buf = d->own;
+    *out = d;
+    return LS_OK;
+}
+
+ls_code ltx_decoder_open_mem(ltx_decoder **out, const void *data, size_t len, ls_err *err) {
+    *out = NULL;
+    if (len < LTX_HEADER_SIZE)
+        return ls_err_set(err, LS_ERR_FORMAT,
+                          "unexpected EOF in LTX header at offset %zu (file has %zu of %d "
+                          "header bytes)",
+                          len, len, LTX_HEADER_SIZE);
+    ltx_decoder *d;
+    ls_code rc = dec_new(data, &d, err);
+    if (rc != LS_OK) return rc;
+    d->mem = true;
+    d->buf = data;
+    d->pos = LTX_HEADER_SIZE;
+    d->len = d->cap = len;
+    d->eof = true;
     *out = d;
     return LS_OK;
 }
@@ -237,13 +268,27 @@ static ls_code dec_check_order(ltx_decoder *d, uint32_t pgno, ls_err *err) {
     return dec_fail(d, LS_ERR_FORMAT);
 }
 
+/* Order-sensitive hash of index entries: the index read at close must
+ * reproduce the one the frames imply, value by value. */
+static inline uint64_t idx_mix(uint64_t h, uint64_t pgno, uint64_t off, uint64_t size) {
+    h = (h ^ pgno) * 0x9E3779B97F4A7C15ULL;
+    h = (h ^ off) * 0xC2B2AE3D27D4EB4FULL;
+    h = (h ^ size) * 0x165667B19E3779F9ULL;
+    return h ^ (h >> 29);
+}
+
+static inline uint64_t varint_len(uint64_t v) {
+    uint64_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
 static void dec_index_expect(ltx_decoder *d, uint32_t pgno, uint64_t off, uint64_t size) {
-    uint8_t v[3 * LTX_VARINT_MAX];
-    size_t n = ltx_varint_put(v, pgno);
-    n += ltx_varint_put(v + n, off);
-    n += ltx_varint_put(v + n, size);
-    d->idx_crc = ltx_crc64(d->idx_crc, v, n);
-    d->idx_len += n;
+    d->idx_hash = idx_mix(d->idx_hash, pgno, off, size);
+    d->idx_len += varint_len(pgno) + varint_len(off) + varint_len(size);
 }
 
 static ls_code dec_end_of_pages(ltx_decoder *d, ls_err *err) {
@@ -295,8 +340,7 @@ ls_code ltx_decoder_next_page(ltx_decoder *d, uint32_t *pgno_out, uint8_t *page,
     rc = dec_check_order(d, pgno, err);
     if (rc != LS_OK) return rc;
 
-    char where[80];
-    snprintf(where, sizeof(where), "page %u at offset %" PRIu64, pgno, d->offset);
+    ltx_where wh = {pgno, d->offset};
     size_t frame;
     if (flags & LTX_PAGE_FLAG_SIZE) {
         rc = dec_fill(d, 10, &avail, err);
@@ -304,7 +348,7 @@ ls_code ltx_decoder_next_page(ltx_decoder *d, uint32_t *pgno_out, uint8_t *page,
         if (avail < 10) return dec_eof_error(d, "in page frame (size prefix)", err);
         uint32_t n = ltx_be32(d->buf + d->pos + 6);
         if (n == 0 || n > d->max_block) {
-            ls_err_set(err, LS_ERR_FORMAT, "%s: invalid compressed size %u (max %zu)", where, n,
+            ls_err_set(err, LS_ERR_FORMAT, "%s: invalid compressed size %u (max %zu)", LTX_WHERE(&wh), n,
                        d->max_block);
             return dec_fail(d, LS_ERR_FORMAT);
         }
@@ -312,7 +356,7 @@ ls_code ltx_decoder_next_page(ltx_decoder *d, uint32_t *pgno_out, uint8_t *page,
         rc = dec_fill(d, frame, &avail, err);
         if (rc != LS_OK) return rc;
         if (avail < frame) return dec_eof_error(d, "in page frame (LZ4 block)", err);
-        rc = ltx_lz4_block_decode(d->buf + d->pos + 10, n, page, d->h.page_size, where, err);
+        rc = ltx_lz4_block_decode(d->buf + d->pos + 10, n, page, d->h.page_size, &wh, err);
         if (rc != LS_OK) return dec_fail(d, rc);
         d->crc = ltx_crc64(d->crc, d->buf + d->pos, 10);
     } else {
@@ -320,7 +364,7 @@ ls_code ltx_decoder_next_page(ltx_decoder *d, uint32_t *pgno_out, uint8_t *page,
         for (;;) {
             rc = ltx_lz4f_scan(d->buf + d->pos + LTX_PAGE_HEADER_SIZE,
                                avail - LTX_PAGE_HEADER_SIZE, d->max_frame - LTX_PAGE_HEADER_SIZE,
-                               &total, &need, where, err);
+                               &total, &need, &wh, err);
             if (rc != LS_OK) return dec_fail(d, rc);
             if (total) break;
             rc = dec_fill(d, LTX_PAGE_HEADER_SIZE + need, &avail, err);
@@ -330,7 +374,7 @@ ls_code ltx_decoder_next_page(ltx_decoder *d, uint32_t *pgno_out, uint8_t *page,
         }
         frame = LTX_PAGE_HEADER_SIZE + total;
         rc = ltx_lz4f_decode(d->buf + d->pos + LTX_PAGE_HEADER_SIZE, total, page,
-                             d->h.page_size, where, err);
+                             d->h.page_size, &wh, err);
         if (rc != LS_OK) return dec_fail(d, rc);
         d->crc = ltx_crc64(d->crc, d->buf + d->pos, LTX_PAGE_HEADER_SIZE);
     }
@@ -346,33 +390,26 @@ ls_code ltx_decoder_next_page(ltx_decoder *d, uint32_t *pgno_out, uint8_t *page,
     return LS_OK;
 }
 
-/* One byte of the index area: hashed into the file CRC and into *icrc. */
-static ls_code dec_index_byte(ltx_decoder *d, uint8_t *b, uint64_t *icrc, ls_err *err) {
+/* Parses one index entry (or the 0 terminator) from the buffer: *pgno = 0
+ * for the terminator. The entry's bytes are hashed into the file CRC. */
+static ls_code dec_index_entry(ltx_decoder *d, uint64_t *pgno, uint64_t *off, uint64_t *size,
+                               ls_err *err) {
     size_t avail;
-    ls_code rc = dec_fill(d, 1, &avail, err);
+    ls_code rc = dec_fill(d, 3 * LTX_VARINT_MAX, &avail, err);
     if (rc != LS_OK) return rc;
-    if (avail < 1) return dec_eof_error(d, "in page index", err);
-    *b = d->buf[d->pos];
-    *icrc = ltx_crc64(*icrc, b, 1);
-    dec_consume(d, 1, true);
-    return LS_OK;
-}
-
-static ls_code dec_index_varint(ltx_decoder *d, uint64_t *v, uint64_t *icrc, ls_err *err) {
-    ltx_varint_state st = {0, 0, 0};
-    uint64_t at = d->offset;
-    for (;;) {
-        uint8_t b;
-        ls_code rc = dec_index_byte(d, &b, icrc, err);
-        if (rc != LS_OK) return rc;
-        ltx_varint_rc vr = ltx_varint_feed(&st, b);
-        if (vr == LTX_VARINT_OK) break;
-        if (vr == LTX_VARINT_OVERFLOW) {
-            ls_err_set(err, LS_ERR_FORMAT, "page index: varint overflow at offset %" PRIu64, at);
-            return dec_fail(d, LS_ERR_FORMAT);
-        }
+    ltx_cur c = ltx_cur_make(d->buf + d->pos, avail);
+    ltx_varint_rc vr = ltx_cur_varint(&c, pgno);
+    if (vr == LTX_VARINT_OK && *pgno != 0) {
+        vr = ltx_cur_varint(&c, off);
+        if (vr == LTX_VARINT_OK) vr = ltx_cur_varint(&c, size);
     }
-    *v = st.v;
+    if (vr == LTX_VARINT_SHORT) return dec_eof_error(d, "in page index", err);
+    if (vr == LTX_VARINT_OVERFLOW) {
+        ls_err_set(err, LS_ERR_FORMAT, "page index: varint overflow in entry at offset %" PRIu64,
+                   d->offset);
+        return dec_fail(d, LS_ERR_FORMAT);
+    }
+    dec_consume(d, c.pos, true);
     return LS_OK;
 }
 
@@ -397,11 +434,11 @@ ls_code ltx_decoder_close(ltx_decoder *d, ltx_trailer *out, ls_err *err) {
     }
 
     /* page index */
-    uint64_t index_at = d->offset, icrc = 0, entries = 0;
+    uint64_t index_at = d->offset, ihash = 0, entries = 0;
     for (;;) {
-        uint64_t pgno, off, size;
+        uint64_t pgno, off = 0, size = 0;
         uint64_t entry_at = d->offset;
-        rc = dec_index_varint(d, &pgno, &icrc, err);
+        rc = dec_index_entry(d, &pgno, &off, &size, err);
         if (rc != LS_OK) return rc;
         if (pgno == 0) break;
         if (pgno > UINT32_MAX) {
@@ -416,9 +453,7 @@ ls_code ltx_decoder_close(ltx_decoder *d, ltx_trailer *out, ls_err *err) {
                        d->npages, entry_at);
             return dec_fail(d, LS_ERR_FORMAT);
         }
-        rc = dec_index_varint(d, &off, &icrc, err);
-        if (rc == LS_OK) rc = dec_index_varint(d, &size, &icrc, err);
-        if (rc != LS_OK) return rc;
+        ihash = idx_mix(ihash, pgno, off, size);
     }
     uint64_t index_len = d->offset - index_at; /* includes the 0 terminator */
     if (entries != d->npages) {
@@ -427,11 +462,8 @@ ls_code ltx_decoder_close(ltx_decoder *d, ltx_trailer *out, ls_err *err) {
                    index_at, entries, d->npages);
         return dec_fail(d, LS_ERR_FORMAT);
     }
-    /* icrc covers the entries and the terminator; the expectation has no
-     * terminator yet. */
-    static const uint8_t zero = 0;
-    uint64_t want_crc = ltx_crc64(d->idx_crc, &zero, 1);
-    if (index_len != d->idx_len + 1 || icrc != want_crc) {
+    /* same values in the same order, canonically encoded (+1: the 0) */
+    if (index_len != d->idx_len + 1 || ihash != d->idx_hash) {
         ls_err_set(err, LS_ERR_FORMAT,
                    "page index at offset %" PRIu64 " does not match the page frames", index_at);
         return dec_fail(d, LS_ERR_FORMAT);
@@ -485,7 +517,7 @@ ls_code ltx_decoder_close(ltx_decoder *d, ltx_trailer *out, ls_err *err) {
 
 void ltx_decoder_free(ltx_decoder *d) {
     if (!d) return;
-    free(d->buf);
+    free(d->own);
     free(d->scratch_page);
     free(d);
 }

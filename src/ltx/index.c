@@ -215,30 +215,29 @@ ls_code ltx_decode_frame(const uint8_t *frame, size_t len, uint32_t page_size, u
     if (!ltx_cur_be32(&c, &pg) || !ltx_cur_be16(&c, &flags))
         return ls_err_set(err, LS_ERR_FORMAT, "page frame of %zu bytes is too short", len);
     if (pg == 0) return ls_err_set(err, LS_ERR_FORMAT, "page frame: page number required");
-    char where[48];
-    snprintf(where, sizeof(where), "page %u", pg);
+    ltx_where wh = {pg, UINT64_MAX};
     ls_code rc;
     if (flags == LTX_PAGE_FLAG_SIZE) {
         uint32_t n;
         if (!ltx_cur_be32(&c, &n))
-            return ls_err_set(err, LS_ERR_FORMAT, "%s: truncated size prefix", where);
+            return ls_err_set(err, LS_ERR_FORMAT, "%s: truncated size prefix", LTX_WHERE(&wh));
         if (n != ltx_cur_left(&c))
             return ls_err_set(err, LS_ERR_FORMAT,
                               "%s: compressed size %u does not match the frame (%zu bytes left)",
-                              where, n, ltx_cur_left(&c));
-        rc = ltx_lz4_block_decode(frame + c.pos, n, page, page_size, where, err);
+                              LTX_WHERE(&wh), n, ltx_cur_left(&c));
+        rc = ltx_lz4_block_decode(frame + c.pos, n, page, page_size, &wh, err);
     } else if (flags == 0) {
         size_t total, need;
         size_t left = ltx_cur_left(&c);
         rc = ltx_lz4f_scan(frame + c.pos, left, ltx_max_frame_size(page_size), &total, &need,
-                           where, err);
+                           &wh, err);
         if (rc == LS_OK && total != left)
             rc = ls_err_set(err, LS_ERR_FORMAT,
                             "%s: LZ4 frame length does not match the frame size (%zu bytes)",
-                            where, left);
-        if (rc == LS_OK) rc = ltx_lz4f_decode(frame + c.pos, left, page, page_size, where, err);
+                            LTX_WHERE(&wh), left);
+        if (rc == LS_OK) rc = ltx_lz4f_decode(frame + c.pos, left, page, page_size, &wh, err);
     } else {
-        rc = ls_err_set(err, LS_ERR_FORMAT, "%s: invalid page header flags: 0x%04x", where, flags);
+        rc = ls_err_set(err, LS_ERR_FORMAT, "%s: invalid page header flags: 0x%04x", LTX_WHERE(&wh), flags);
     }
     if (rc != LS_OK) return rc;
     *pgno = pg;

@@ -152,6 +152,9 @@ typedef struct ltx_decoder ltx_decoder;
 
 /* Reads and validates the header. */
 ls_code ltx_decoder_open(ltx_decoder **out, ls_reader *r, ls_err *err);
+/* Same over a whole file in memory (e.g. mmap'd or downloaded): no read
+ * buffer, no copy; data must stay valid until ltx_decoder_free(). */
+ls_code ltx_decoder_open_mem(ltx_decoder **out, const void *data, size_t len, ls_err *err);
 const ltx_header *ltx_decoder_header(const ltx_decoder *d);
 /* Decodes the next page into page (page_size bytes). At the end of the page
  * block sets *done = true (and leaves *pgno / page untouched). Accepts both v3

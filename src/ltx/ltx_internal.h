@@ -150,10 +150,24 @@ static inline ltx_varint_rc ltx_cur_varint(ltx_cur *c, uint64_t *v) {
 uint64_t ltx_crc64_portable(uint64_t crc, const void *p, size_t n);
 /* True when ltx_crc64 uses the carry-less-multiplication path. */
 bool ltx_crc64_accelerated(void);
+/* Name of the CRC implementation in use (for benchmarks and tests). */
+const char *ltx_crc64_impl(void);
 
 /* ---- xxHash32 (LZ4 frame checksums) ------------------------------------- */
 
 uint32_t ltx_xxh32(const void *p, size_t n, uint32_t seed);
+
+/* ---- error context ------------------------------------------------------- */
+
+/* Where a page frame is, for error messages; formatted only on failure. */
+typedef struct ltx_where {
+    uint32_t pgno;
+    uint64_t offset; /* UINT64_MAX when unknown */
+} ltx_where;
+
+/* "page N at offset O" / "page N" into buf (>= 64 bytes); returns buf. */
+const char *ltx_where_str(const ltx_where *w, char *buf);
+#define LTX_WHERE(w) ltx_where_str((w), (char[64]){0})
 
 /* ---- LZ4 frames (legacy v3 page encoding) ------------------------------- */
 
@@ -166,17 +180,17 @@ uint32_t ltx_xxh32(const void *p, size_t n, uint32_t seed);
  *   LS_OK with *total = 0 and *need = bytes needed (> have) to progress;
  *   LS_ERR_FORMAT for a malformed frame or one longer than max_len.
  * Checks the magic, descriptor (version, reserved bits, header checksum) and
- * block sizes (each <= max_len). where is used in messages. */
+ * block sizes (each <= max_len). wh names the page in messages. */
 ls_code ltx_lz4f_scan(const uint8_t *buf, size_t have, size_t max_len, size_t *total,
-                      size_t *need, const char *where, ls_err *err);
+                      size_t *need, const ltx_where *wh, ls_err *err);
 /* Decompresses a complete, scanned frame of len bytes into page; the output
  * must be exactly page_size bytes. Verifies block and content checksums. */
 ls_code ltx_lz4f_decode(const uint8_t *buf, size_t len, uint8_t *page, uint32_t page_size,
-                        const char *where, ls_err *err);
+                        const ltx_where *wh, ls_err *err);
 
 /* LZ4 block decode of a size-prefixed page payload: exactly page_size out. */
 ls_code ltx_lz4_block_decode(const uint8_t *src, size_t n, uint8_t *page, uint32_t page_size,
-                             const char *where, ls_err *err);
+                             const ltx_where *wh, ls_err *err);
 
 /* Max payload size of a size-prefixed block page. */
 size_t ltx_max_block_size(uint32_t page_size);

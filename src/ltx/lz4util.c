@@ -7,6 +7,7 @@
  * frame's xxHash32 checksums.
  */
 #include <lz4.h>
+#include <stdio.h>
 
 #include "ltx/ltx_internal.h"
 
@@ -61,6 +62,12 @@ uint32_t ltx_xxh32(const void *data, size_t n, uint32_t seed) {
     return h;
 }
 
+const char *ltx_where_str(const ltx_where *w, char *buf) {
+    if (w->offset == UINT64_MAX) snprintf(buf, 64, "page %u", w->pgno);
+    else snprintf(buf, 64, "page %u at offset %llu", w->pgno, (unsigned long long)w->offset);
+    return buf;
+}
+
 /* ---- size-prefixed LZ4 block --------------------------------------------- */
 
 size_t ltx_max_block_size(uint32_t page_size) {
@@ -68,18 +75,18 @@ size_t ltx_max_block_size(uint32_t page_size) {
 }
 
 ls_code ltx_lz4_block_decode(const uint8_t *src, size_t n, uint8_t *page, uint32_t page_size,
-                             const char *where, ls_err *err) {
+                             const ltx_where *wh, ls_err *err) {
     if (n == 0 || n > ltx_max_block_size(page_size))
         return ls_err_set(err, LS_ERR_FORMAT, "%s: invalid compressed size %zu (page size %u)",
-                          where, n, page_size);
+                          LTX_WHERE(wh), n, page_size);
     int r = LZ4_decompress_safe((const char *)src, (char *)page, (int)n, (int)page_size);
     if (r < 0)
         return ls_err_set(err, LS_ERR_FORMAT,
                           "%s: corrupt LZ4 block of %zu bytes (or larger than the page size %u)",
-                          where, n, page_size);
+                          LTX_WHERE(wh), n, page_size);
     if ((uint32_t)r != page_size)
         return ls_err_set(err, LS_ERR_FORMAT,
-                          "%s: LZ4 block decompresses to %d bytes, want page size %u", where, r,
+                          "%s: LZ4 block decompresses to %d bytes, want page size %u", LTX_WHERE(wh), r,
                           page_size);
     return LS_OK;
 }
@@ -127,7 +134,7 @@ static size_t bd_max_block(uint8_t bd) {
 /* Parses the frame descriptor at buf (have bytes). Returns LS_OK with
  * *hdr_len set, or *need > have when more bytes are needed. */
 static ls_code lz4f_header(const uint8_t *buf, size_t have, size_t *hdr_len, size_t *need,
-                           uint8_t *flg_out, size_t *max_block, const char *where, ls_err *err) {
+                           uint8_t *flg_out, size_t *max_block, const ltx_where *wh, ls_err *err) {
     *hdr_len = 0;
     *need = 0;
     if (have < 7) {
@@ -139,20 +146,20 @@ static ls_code lz4f_header(const uint8_t *buf, size_t have, size_t *hdr_len, siz
         return ls_err_set(err, LS_ERR_FORMAT,
                           "%s: page without size flag is not an LZ4 frame (magic %08x, want "
                           "%08x)",
-                          where, magic, LTX_LZ4F_MAGIC);
+                          LTX_WHERE(wh), magic, LTX_LZ4F_MAGIC);
     uint8_t flg = buf[4], bd = buf[5];
     if ((flg & FLG_VERSION_MASK) != FLG_VERSION_01)
         return ls_err_set(err, LS_ERR_FORMAT, "%s: unsupported LZ4 frame version (FLG 0x%02x)",
-                          where, flg);
+                          LTX_WHERE(wh), flg);
     if (flg & FLG_RESERVED)
         return ls_err_set(err, LS_ERR_FORMAT, "%s: LZ4 frame reserved FLG bit set (0x%02x)",
-                          where, flg);
+                          LTX_WHERE(wh), flg);
     if (flg & FLG_DICT_ID)
         return ls_err_set(err, LS_ERR_FORMAT,
-                          "%s: LZ4 frame needs a dictionary (FLG 0x%02x), not supported", where,
+                          "%s: LZ4 frame needs a dictionary (FLG 0x%02x), not supported", LTX_WHERE(wh),
                           flg);
     if ((bd & 0x8F) || bd_max_block(bd) == 0)
-        return ls_err_set(err, LS_ERR_FORMAT, "%s: invalid LZ4 frame BD byte 0x%02x", where, bd);
+        return ls_err_set(err, LS_ERR_FORMAT, "%s: invalid LZ4 frame BD byte 0x%02x", LTX_WHERE(wh), bd);
     size_t len = 4 + 2 + ((flg & FLG_CONTENT_SIZE) ? 8 : 0) + 1;
     if (have < len) {
         *need = len;
@@ -162,7 +169,7 @@ static ls_code lz4f_header(const uint8_t *buf, size_t have, size_t *hdr_len, siz
     if (hc != buf[len - 1])
         return ls_err_set(err, LS_ERR_FORMAT,
                           "%s: LZ4 frame header checksum mismatch (stored 0x%02x, computed 0x%02x)",
-                          where, buf[len - 1], hc);
+                          LTX_WHERE(wh), buf[len - 1], hc);
     *hdr_len = len;
     *flg_out = flg;
     *max_block = bd_max_block(bd);
@@ -170,12 +177,12 @@ static ls_code lz4f_header(const uint8_t *buf, size_t have, size_t *hdr_len, siz
 }
 
 ls_code ltx_lz4f_scan(const uint8_t *buf, size_t have, size_t max_len, size_t *total,
-                      size_t *need, const char *where, ls_err *err) {
+                      size_t *need, const ltx_where *wh, ls_err *err) {
     *total = 0;
     *need = 0;
     size_t pos, max_block;
     uint8_t flg = 0;
-    ls_code rc = lz4f_header(buf, have, &pos, need, &flg, &max_block, where, err);
+    ls_code rc = lz4f_header(buf, have, &pos, need, &flg, &max_block, wh, err);
     if (rc != LS_OK) return rc;
     if (*need) return LS_OK;
     for (;;) {
@@ -197,7 +204,7 @@ ls_code ltx_lz4f_scan(const uint8_t *buf, size_t have, size_t max_len, size_t *t
         size_t len = bsize & 0x7FFFFFFFu;
         if (len == 0 || len > max_block)
             return ls_err_set(err, LS_ERR_FORMAT,
-                              "%s: invalid LZ4 frame block size %zu at frame offset %zu", where,
+                              "%s: invalid LZ4 frame block size %zu at frame offset %zu", LTX_WHERE(wh),
                               len, pos);
         size_t next = pos + 4 + len + ((flg & FLG_BLOCK_CSUM) ? 4 : 0);
         if (next > max_len) goto too_large;
@@ -206,22 +213,22 @@ ls_code ltx_lz4f_scan(const uint8_t *buf, size_t have, size_t max_len, size_t *t
     if (*need > max_len) goto too_large;
     return LS_OK;
 too_large:
-    return ls_err_set(err, LS_ERR_FORMAT, "%s: LZ4 frame longer than %zu bytes", where, max_len);
+    return ls_err_set(err, LS_ERR_FORMAT, "%s: LZ4 frame longer than %zu bytes", LTX_WHERE(wh), max_len);
 }
 
 ls_code ltx_lz4f_decode(const uint8_t *buf, size_t len, uint8_t *page, uint32_t page_size,
-                        const char *where, ls_err *err) {
+                        const ltx_where *wh, ls_err *err) {
     size_t pos, need, max_block;
     uint8_t flg = 0;
-    ls_code rc = lz4f_header(buf, len, &pos, &need, &flg, &max_block, where, err);
+    ls_code rc = lz4f_header(buf, len, &pos, &need, &flg, &max_block, wh, err);
     if (rc != LS_OK) return rc;
     if (need)
-        return ls_err_set(err, LS_ERR_FORMAT, "%s: truncated LZ4 frame header", where);
+        return ls_err_set(err, LS_ERR_FORMAT, "%s: truncated LZ4 frame header", LTX_WHERE(wh));
     if (flg & FLG_CONTENT_SIZE) {
         uint64_t csize = (uint64_t)ltx_le32(buf + 6) | ((uint64_t)ltx_le32(buf + 10) << 32);
         if (csize != page_size)
             return ls_err_set(err, LS_ERR_FORMAT,
-                              "%s: LZ4 frame content size %llu, want page size %u", where,
+                              "%s: LZ4 frame content size %llu, want page size %u", LTX_WHERE(wh),
                               (unsigned long long)csize, page_size);
     }
     ltx_cur c = ltx_cur_make(buf, len);
@@ -231,7 +238,7 @@ ls_code ltx_lz4f_decode(const uint8_t *buf, size_t len, uint8_t *page, uint32_t 
         size_t at = c.pos;
         uint32_t bsize;
         if (!ltx_cur_le32(&c, &bsize))
-            return ls_err_set(err, LS_ERR_FORMAT, "%s: truncated LZ4 frame at offset %zu", where,
+            return ls_err_set(err, LS_ERR_FORMAT, "%s: truncated LZ4 frame at offset %zu", LTX_WHERE(wh),
                               at);
         if (bsize == 0) break;
         size_t blen = bsize & 0x7FFFFFFFu;
@@ -239,16 +246,16 @@ ls_code ltx_lz4f_decode(const uint8_t *buf, size_t len, uint8_t *page, uint32_t 
         if (!data || blen == 0 || blen > max_block)
             return ls_err_set(err, LS_ERR_FORMAT,
                               "%s: invalid LZ4 frame block of %zu bytes at frame offset %zu",
-                              where, blen, at);
+                              LTX_WHERE(wh), blen, at);
         if (flg & FLG_BLOCK_CSUM) {
             uint32_t want;
             if (!ltx_cur_le32(&c, &want))
                 return ls_err_set(err, LS_ERR_FORMAT, "%s: truncated LZ4 block checksum",
-                                  where);
+                                  LTX_WHERE(wh));
             uint32_t got = ltx_xxh32(data, blen, 0);
             if (got != want)
                 return ls_err_set(err, LS_ERR_CHECKSUM,
-                                  "%s: LZ4 block checksum mismatch at frame offset %zu", where,
+                                  "%s: LZ4 block checksum mismatch at frame offset %zu", LTX_WHERE(wh),
                                   at);
         }
         size_t room = page_size - out;
@@ -256,7 +263,7 @@ ls_code ltx_lz4f_decode(const uint8_t *buf, size_t len, uint8_t *page, uint32_t 
             if (blen > room)
                 return ls_err_set(err, LS_ERR_FORMAT,
                                   "%s: LZ4 frame decompresses to more than the page size %u",
-                                  where, page_size);
+                                  LTX_WHERE(wh), page_size);
             memcpy(page + out, data, blen);
             out += blen;
         } else {
@@ -275,27 +282,27 @@ ls_code ltx_lz4f_decode(const uint8_t *buf, size_t len, uint8_t *page, uint32_t 
                 return ls_err_set(err, LS_ERR_FORMAT,
                                   "%s: corrupt LZ4 block at frame offset %zu (or larger than "
                                   "the page size %u)",
-                                  where, at, page_size);
+                                  LTX_WHERE(wh), at, page_size);
             out += (size_t)r;
         }
     }
     if (out != page_size)
         return ls_err_set(err, LS_ERR_FORMAT,
-                          "%s: LZ4 frame decompresses to %zu bytes, want page size %u", where,
+                          "%s: LZ4 frame decompresses to %zu bytes, want page size %u", LTX_WHERE(wh),
                           out, page_size);
     if (flg & FLG_CONTENT_CSUM) {
         uint32_t want;
         if (!ltx_cur_le32(&c, &want))
-            return ls_err_set(err, LS_ERR_FORMAT, "%s: truncated LZ4 content checksum", where);
+            return ls_err_set(err, LS_ERR_FORMAT, "%s: truncated LZ4 content checksum", LTX_WHERE(wh));
         uint32_t got = ltx_xxh32(page, page_size, 0);
         if (got != want)
             return ls_err_set(err, LS_ERR_CHECKSUM,
                               "%s: LZ4 frame content checksum mismatch (stored %08x, computed "
                               "%08x)",
-                              where, want, got);
+                              LTX_WHERE(wh), want, got);
     }
     if (ltx_cur_left(&c) != 0)
         return ls_err_set(err, LS_ERR_FORMAT, "%s: %zu unexpected bytes after the LZ4 frame",
-                          where, ltx_cur_left(&c));
+                          LTX_WHERE(wh), ltx_cur_left(&c));
     return LS_OK;
 }

@@ -97,12 +97,14 @@ static inline void tdecoded_free(tdecoded *d) {
     memset(d, 0, sizeof(*d));
 }
 
-/* Streaming decode + close. Returns the first error. */
-static inline ls_code dec_file(const uint8_t *p, size_t len, tdecoded *out, ls_err *err) {
+/* Decode + close through a reader (mem = false) or over the bytes
+ * (ltx_decoder_open_mem). Returns the first error. */
+static inline ls_code dec_file_mode(const uint8_t *p, size_t len, bool mem, tdecoded *out,
+                                    ls_err *err) {
     memset(out, 0, sizeof(*out));
-    ls_reader *r = ls_reader_mem(p, len);
+    ls_reader *r = mem ? NULL : ls_reader_mem(p, len);
     ltx_decoder *d = NULL;
-    ls_code rc = ltx_decoder_open(&d, r, err);
+    ls_code rc = mem ? ltx_decoder_open_mem(&d, p, len, err) : ltx_decoder_open(&d, r, err);
     if (rc == LS_OK) {
         out->h = *ltx_decoder_header(d);
         uint32_t ps = out->h.page_size;
@@ -124,9 +126,38 @@ static inline ls_code dec_file(const uint8_t *p, size_t len, tdecoded *out, ls_e
         }
         free(page);
         if (rc == LS_OK) rc = ltx_decoder_close(d, &out->t, err);
+        if (rc == LS_OK) assert_int_equal(ltx_decoder_offset(d), len);
         ltx_decoder_free(d);
     }
     ls_reader_close(r);
+    return rc;
+}
+
+/* Decodes with both decoders and checks they agree (result, pages,
+ * trailer, error code and message); returns the reader-mode result. */
+static inline ls_code dec_file(const uint8_t *p, size_t len, tdecoded *out, ls_err *err) {
+    ls_err e1, e2;
+    memset(&e1, 0, sizeof(e1));
+    memset(&e2, 0, sizeof(e2));
+    ls_code rc = dec_file_mode(p, len, false, out, &e1);
+    tdecoded m;
+    ls_code rc2 = dec_file_mode(p, len, true, &m, &e2);
+    assert_int_equal(rc, rc2);
+    if (rc != LS_OK) {
+        if (strcmp(e1.msg, e2.msg) != 0)
+            fail_msg("decoders disagree: \"%s\" vs \"%s\"", e1.msg, e2.msg);
+    } else {
+        assert_int_equal(out->n, m.n);
+        if (m.n) {
+            assert_memory_equal(out->pgnos, m.pgnos, m.n * sizeof(uint32_t));
+            assert_memory_equal(out->pages, m.pages, m.n * m.h.page_size);
+        }
+        assert_true(out->t.file_checksum == m.t.file_checksum);
+        assert_true(out->t.post_apply_checksum == m.t.post_apply_checksum);
+    }
+    free(m.pgnos);
+    free(m.pages);
+    if (err) *err = e1;
     return rc;
 }
 
