@@ -935,6 +935,7 @@ static ls_code encode_pages(ls_db *db, ltx_encoder *enc, int wfd, const wal_page
             p = (uint32_t)next_map;
             i++;
             if (next_grown == next_map) g++;
+            if (p == lock) continue; /* SQLite never writes it; never encode it */
         }
         rc = read_page(db, wfd, m, s1, s2, p, db->page, err);
         if (rc == LS_OK) rc = ltx_encoder_write_page(enc, p, db->page, err);

@@ -75,7 +75,11 @@ ls_code ls_db_new(const ls_db_opts *opts, ls_db **out, ls_err *err);
  * *ready=false) and removes stale *.tmp files in the meta directory. */
 ls_code ls_db_init(ls_db *db, bool *ready, ls_err *err);
 /* One full sync (5.4): repeats limited steps until the WAL end is reached,
- * then runs the checkpoint policy (5.7). */
+ * then runs the checkpoint policy (5.7). When it returns LS_OK, every
+ * transaction committed before the call is in the local L0 chain.
+ * Errors: LS_ERR_NOSPACE (disk full; no partial file is left), LS_ERR_BUSY
+ * (SQLite locks, or the WAL changed while read: retry), LTX errors from the
+ * newest local file (FORMAT/CHECKSUM: see replica auto-recover), IO. */
 ls_code ls_db_sync(ls_db *db, ls_sync_result *res, ls_err *err);
 /* Forces a checkpoint in mode "PASSIVE" or "TRUNCATE" (5.7 "one checkpoint"). */
 ls_code ls_db_checkpoint(ls_db *db, const char *mode, ls_err *err);
@@ -84,7 +88,12 @@ ls_code ls_db_pos(ls_db *db, ls_pos *pos, ls_err *err);
 /* Opens a reader over the local L0 file for txid (NOTFOUND if missing). */
 ls_code ls_db_open_l0(ls_db *db, uint64_t txid, ls_reader **out, ls_err *err);
 /* Streams a snapshot LTX (7.5) of the current position into w; fills the
- * header's TXID and timestamp. Holds the checkpoint lock while streaming. */
+ * header's TXID and timestamp. Holds the checkpoint lock while streaming.
+ * It first runs one unlimited sync step (which may write a new L0 file), so
+ * the snapshot is of the newest data and no checkpoint can change a page it
+ * reads (see db.c); *max_txid is the TXID actually snapshotted.
+ * LS_ERR_UNAVAILABLE when not initialised / nothing replicated yet;
+ * LS_ERR_BUSY when the WAL was restarted underneath (retry later). */
 ls_code ls_db_write_snapshot(ls_db *db, ls_writer *w, uint64_t *max_txid, int64_t *timestamp_ms,
                              ls_err *err);
 /* "Database behind replica" (5.3 step 10): if replica_txid > local TXID,

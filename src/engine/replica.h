@@ -58,7 +58,21 @@ void ls_replica_free(ls_replica *r);
 ls_code ls_replica_pos(ls_replica *r, uint64_t *txid, ls_err *err);
 /* One upload step (6.2): uploads local L0 files after the replica position
  * up to the local TXID (at most max_sync_ltx_files; *more = true when the
- * batch limit was hit). Errors reset the cached position. */
+ * batch limit was hit). Errors reset the cached position.
+ * - Each local file is fully verified (ltx_verify) before its upload, so a
+ *   corrupt file is never propagated; uploads use ls_ltx_write with the
+ *   file's header timestamp as the created time.
+ * - "Database behind replica" (5.3 step 10) is done here: whenever the local
+ *   TXID is below the replica position, the replica's newest L0 file is
+ *   adopted (ls_db_adopt_replica_l0) and the call returns LS_OK; the next
+ *   database sync continues from it (usually a snapshot at that TXID + 1).
+ *   This also covers the state after an auto-recover reset (6.3 quirk fixed
+ *   as the spec recommends).
+ * - Local LTX errors (missing file "ltx missing", FORMAT, CHECKSUM) with
+ *   auto_recover reset the local state (ls_db_reset_local) and return the
+ *   error; without it the message carries a recovery hint.
+ * - A database that is not initialised yet, or has no local data: LS_OK
+ *   ("waiting"), nothing uploaded. */
 ls_code ls_replica_sync(ls_replica *r, ls_db *db, bool *more, ls_err *err);
 /* Backoff to wait before the next attempt after consecutive errors:
  * sync-interval doubled per error, capped at 5 min (6.3). */
