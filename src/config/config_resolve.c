@@ -166,7 +166,10 @@ static ls_code resolve_file(ls_replica_config *rc, const ls_replica_url *u, ls_e
     if (u && sv(&rc->path))
         return rerr(err, rc, rc->path.line, "cannot specify url & path for file replica");
     const char *p = u ? u->path : sv(&rc->path);
-    if (!p || !*p) return rerr(err, rc, rc->line, "file replica path required");
+    /* "file://" alone cleans to "." (the reference then uses the current
+     * directory); refuse it as a missing path. */
+    if (!p || !*p || (u && strcmp(p, ".") == 0))
+        return rerr(err, rc, u ? rc->url.line : rc->line, "file replica path required");
     c->path = ls_expand_db_path(p);
     return c->path ? LS_OK : nomem(err);
 }

@@ -1053,6 +1053,7 @@ static void test_errors(void **state) {
     expect_err("dbs:\n  - path: /a.db\n    replica:\n      type: s3\n      url: bucket/path\n", 5,
                "replica url scheme required: bucket/path", NULL);
     expect_err("dbs:\n  - path: /a.db\n    replica:\n      type: file\n", 3, "file replica path required", NULL);
+    expect_err("dbs:\n  - path: /a.db\n    replica:\n      url: \"file://\"\n", 4, "file replica path required", NULL);
     expect_err("dbs:\n  - path: /a.db\n    replica:\n      type: s3\n", 3, "bucket required for s3 replica", NULL);
     expect_err("dbs:\n  - path: /a.db\n    replica:\n      url: s3://localhost:9000/x\n", 4,
                "bucket required for s3 replica", NULL);
