@@ -10,7 +10,9 @@
  *   - SIGINT/SIGTERM cancel a running restore cleanly (temp files removed).
  *   - With -json in config mode, log lines stay on stderr even when the
  *     config's logging section says stdout, so stdout holds only the JSON.
- *   - Follow mode (-f) is not implemented yet and is refused.
+ *   - Follow mode verifies each LTX file completely before writing any of
+ *     its pages, and resumes after a restart whenever the saved TXID is not
+ *     ahead of the replica (see engine/restore.h).
  */
 #include <errno.h>
 #include <signal.h>
@@ -75,7 +77,10 @@ static const char restore_usage_fmt[] =
     "\t    Output raw JSON summary on successful restore.\n"
     "\n"
     "\t-f\n"
-    "\t    Follow mode (not supported by this build yet).\n"
+    "\t    Follow mode. After restoring, continuously poll for and apply\n"
+    "\t    new changes. Similar to tail -f. The restored database should\n"
+    "\t    only be opened in read-only mode by consumers.\n"
+    "\t    Cannot be used with -txid or -timestamp.\n"
     "\n"
     "\t-follow-interval DURATION\n"
     "\t    Polling interval for follow mode.\n"
@@ -107,6 +112,9 @@ static const char restore_usage_fmt[] =
     "\n"
     "\t# Preview restore plan without writing a database.\n"
     "\t$ litestream restore -dry-run -o /tmp/db s3://mybucket/db\n"
+    "\n"
+    "\t# Continuously restore (follow) a database from a replica.\n"
+    "\t$ litestream restore -f -o /tmp/read-replica.db s3://mybucket/db\n"
     "\n";
 
 static atomic_bool g_cancel;
@@ -230,6 +238,45 @@ static void print_plan_json(const char *source, const char *target, const char *
     cli_print_json(o, stdout);
 }
 
+static void print_result_json(const char *db_path, const char *type, const char *txid,
+                              int64_t duration_ns, const char *integrity) {
+    json_t *o = json_object();
+    json_object_set_new(o, "db_path", json_string(db_path));
+    json_object_set_new(o, "replica", json_string(type));
+    json_object_set_new(o, "txid", json_string(txid));
+    json_object_set_new(o, "duration_ms", json_integer(duration_ns / LS_NS_PER_MS));
+    json_object_set_new(o, "integrity_check", json_string(integrity));
+    cli_print_json(o, stdout);
+}
+
+/* restore -f (8.5): runs until SIGINT/SIGTERM, then exits 0. */
+static int run_follow(cli_target *t, const char *out_path, const char *type,
+                      ls_integrity integrity, const char *integrity_str, int parallelism,
+                      int64_t interval, uint64_t txid, int64_t ts, bool if_replica_exists,
+                      bool as_json) {
+    if (txid != 0) return cli_fail(NULL, "cannot use follow mode with -txid");
+    if (ts != 0) return cli_fail(NULL, "cannot use follow mode with -timestamp");
+    install_signals();
+    ls_follow_opts fo = {.output = out_path, .interval_ns = interval, .integrity = integrity,
+                         .parallelism = parallelism > 0 && parallelism < 1024 ? parallelism : 8,
+                         .cancel = &g_cancel};
+    ls_err err;
+    ls_err_clear(&err);
+    int64_t start = ls_monotonic_ns();
+    ls_code rc = ls_restore_follow(t->st, &fo, &err);
+    if (rc == LS_ERR_UNAVAILABLE && strcmp(err.msg, "transaction not available") == 0) {
+        if (if_replica_exists) {
+            ls_info("no matching backups found");
+            return 0;
+        }
+        return cli_fail(NULL, "no matching backup files available");
+    }
+    if (rc == LS_ERR_CANCELED) return 0; /* interrupted during the initial restore */
+    if (rc != LS_OK) return cli_fail(NULL, "%s", err.msg);
+    if (as_json) print_result_json(out_path, type, "", ls_monotonic_ns() - start, integrity_str);
+    return 0;
+}
+
 int cmd_restore(const cli_command *cmd, int argc, char **argv) {
     (void)cmd;
     char defcfg[4096], usage[sizeof(restore_usage_fmt) + 4096];
@@ -277,9 +324,6 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
 
     ls_log_configure(LS_LOG_INFO, LS_LOG_FORMAT_TEXT, as_json ? stderr : stdout);
 
-    if (follow)
-        return cli_fail(NULL, "follow mode (-f) is not supported by this build yet");
-    (void)follow_interval;
 
     ls_integrity integrity;
     if (strcmp(integrity_str, "none") == 0) integrity = LS_INTEGRITY_NONE;
@@ -344,11 +388,29 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
     const char *type = cli_target_type(&t);
 
     if (dry_run) {
+        if (follow) {
+            exit_code = cli_fail(NULL, "cannot use -dry-run with -f");
+            goto done;
+        }
+        if (txid != 0 && ts != 0) {
+            exit_code = cli_fail(NULL, "cannot specify both TXID & timestamp to restore");
+            goto done;
+        }
         rc = ls_restore_plan_compute(t.st, txid, ts, &plan, &err);
         if (rc == LS_ERR_UNAVAILABLE) exit_code = cli_fail(NULL, "no matching backup files available");
         else if (rc != LS_OK) exit_code = cli_fail(NULL, "%s", err.msg);
         else if (as_json) print_plan_json(arg, out_path, type, &plan);
         else print_plan_human(arg, out_path, type, &plan);
+        goto done;
+    }
+
+    if (txid != 0 && ts != 0) {
+        exit_code = cli_fail(NULL, "cannot specify index & timestamp to restore");
+        goto done;
+    }
+    if (follow) {
+        exit_code = run_follow(&t, out_path, type, integrity, integrity_str, (int)parallelism,
+                               follow_interval, txid, ts, if_replica_exists, as_json);
         goto done;
     }
 
@@ -365,7 +427,7 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
         exit_code = cli_fail(NULL, "no matching backup files available");
         goto done;
     } else if (rc != LS_OK) {
-        exit_code = cli_fail(NULL, "%s", err.msg);
+        exit_code = cli_fail(NULL, "cannot calc restore plan: %s", err.msg);
         goto done;
     }
 
@@ -390,14 +452,7 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
     if (as_json) {
         char tx[LTX_TXID_STR_SIZE];
         ltx_format_txid(txid ? txid : plan.max_txid, tx);
-        json_t *o = json_object();
-        json_object_set_new(o, "db_path", json_string(out_path));
-        json_object_set_new(o, "replica", json_string(type));
-        json_object_set_new(o, "txid", json_string(tx));
-        json_object_set_new(o, "duration_ms",
-                            json_integer((ls_monotonic_ns() - start) / LS_NS_PER_MS));
-        json_object_set_new(o, "integrity_check", json_string(integrity_str));
-        cli_print_json(o, stdout);
+        print_result_json(out_path, type, tx, ls_monotonic_ns() - start, integrity_str);
     }
     ls_restore_result_free(&res);
 

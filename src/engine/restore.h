@@ -144,4 +144,40 @@ ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_r
                        ls_err *err);
 void ls_restore_result_free(ls_restore_result *res);
 
+/*
+ * Follow mode (spec 8.5; engine/restore_follow.c). If opts->output does not
+ * exist it is restored first (latest, ls_restore_run with the given
+ * integrity check) and "<output>-txid" is written (hex16 + "\n", atomic);
+ * if it exists, the -txid file must exist and the saved TXID must still be
+ * reachable (crash recovery). Then every interval: new level-0 files after
+ * the saved TXID are applied in order, gaps are bridged from levels 1..8,
+ * and the -txid file is rewritten after progress. Each file is fully
+ * verified (file checksum) BEFORE any of its pages is written; pages are
+ * written under the SQLite write locks (pending byte + shared range, POSIX
+ * record locks, as a SQLite writer would), page 1 gets rollback-journal
+ * bytes 18/19 = 1 and a random change counter, the file is truncated to
+ * the new commit and fsynced. Poll errors are logged and retried on the
+ * next tick. Returns LS_OK when *opts->cancel becomes true ("follow mode
+ * stopped"); opts->cancel is required.
+ *
+ * Deviation: on resume the reference also refuses a saved TXID above the
+ * newest snapshot's max TXID, which rejects almost every restart of a
+ * follower; we refuse a saved TXID above the newest TXID the replica holds
+ * (a rewound / reset replica) instead.
+ */
+typedef struct ls_follow_opts {
+    const char *output;
+    int64_t interval_ns;          /* 0 = 1 s */
+    ls_integrity integrity;       /* for the initial restore */
+    int parallelism;              /* for the initial restore */
+    atomic_bool *cancel;          /* required: set to stop following */
+} ls_follow_opts;
+
+ls_code ls_restore_follow(ls_storage *st, const ls_follow_opts *opts, ls_err *err);
+
+/* "<output>-txid" helpers (8.5): read returns 0 in *txid when the file does
+ * not exist; a malformed file is LS_ERR_FORMAT. */
+ls_code ls_restore_read_txid_file(const char *output, uint64_t *txid, ls_err *err);
+ls_code ls_restore_write_txid_file(const char *output, uint64_t txid, ls_err *err);
+
 #endif

@@ -187,9 +187,10 @@ run "$B" restore -integrity-check maybe -o "$T/x.db" "$U"
 check_eq "bad -integrity-check" "Error: invalid -integrity-check value: maybe" "$ERR"
 run "$B" restore -config /nonexistent.yml -o "$T/x.db" "$U"
 check_eq "-config with a URL" "Error: cannot specify a replica URL and the -config flag" "$ERR"
-run "$B" restore -f -o "$T/x.db" "$U"
-check_eq "-f exits 1" 1 "$RC"
-check "-f is refused clearly" grep -q "not supported" "$T/stderr"
+run "$B" restore -f -txid 0000000000000001 -o "$T/x.db" "$U"
+check_eq "-f with -txid" "Error: cannot use follow mode with -txid" "$ERR"
+run "$B" restore -f -dry-run -o "$T/x.db" "$U"
+check_eq "-f with -dry-run" "Error: cannot use -dry-run with -f" "$ERR"
 run "$B" restore -txid 0000000000000009 -o "$T/x.db" "$U"
 check_eq "unavailable txid" "Error: no matching backup files available" "$ERR"
 mkdir -p "$T/emptyrep"
@@ -216,6 +217,34 @@ run "$B" restore -o "$T/corrupt.db" "file://$RC_"
 check_eq "corrupt replica exits 1" 1 "$RC"
 check "corrupt replica error names the file" grep -q "ltx/0/$N2" "$T/stderr"
 check "corrupt replica leaves no output" test ! -e "$T/corrupt.db" -a ! -e "$T/corrupt.db.tmp"
+
+# ---- follow mode (8.5) ---------------------------------------------------
+FR=$T/replica-follow
+mkdir -p "$FR/ltx/0"
+cp "$G/ltx-v3-synthetic-l0-$N1" "$FR/ltx/0/$N1"
+chmod -R u+w "$FR"
+FO=$T/follow.db
+txid_is() { [ "$(cat "$FO-txid" 2>/dev/null)" = "$1" ]; }
+start_bg "$T/follow1.log" "$B" restore -f -follow-interval 100ms -o "$FO" "file://$FR"
+FPID=$BG_PID
+check "follow: initial restore writes the -txid file" wait_until 10 txid_is 0000000000000001
+check_eq "follow: initial output is TXID 1" "$SHA_TXID1" "$(sha "$FO")"
+cp "$G/ltx-v3-synthetic-l0-$N2" "$FR/ltx/0/$N2"
+check "follow: a new L0 file is applied" wait_until 10 txid_is 0000000000000002
+check_eq "follow: output now equals the latest restore" "$SHA_LATEST" "$(sha "$FO")"
+stop_pid "$FPID" INT && rc=0 || rc=$?
+check_eq "follow: SIGINT exits 0" 0 "$rc"
+check "follow: logs entering follow mode" grep -q 'msg="entering follow mode"' "$T/follow1.log"
+check "follow: logs applied updates" grep -q 'msg="follow: applied updates" from_txid=0000000000000001 to_txid=0000000000000002' "$T/follow1.log"
+check "follow: logs stop" grep -q 'msg="follow mode stopped"' "$T/follow1.log"
+start_bg "$T/follow2.log" "$B" restore -f -follow-interval 100ms -o "$FO" "file://$FR"
+FPID=$BG_PID
+check "follow: resumes after a restart" wait_until 10 grep -q 'msg="resuming follow mode from crash recovery" txid=0000000000000002' "$T/follow2.log"
+stop_pid "$FPID" TERM && rc=0 || rc=$?
+check_eq "follow: SIGTERM exits 0" 0 "$rc"
+rm -f "$FO-txid"
+run "$B" restore -f -o "$FO" "file://$FR"
+check_eq "follow: existing db without -txid" "Error: cannot resume follow mode: database exists but no -txid file found; delete the database to re-restore: $FO" "$ERR"
 
 # ---- config mode ---------------------------------------------------------
 DB=$T/data/app.db

@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -504,6 +505,11 @@ static void page_fill(uint8_t *page, uint32_t pgno, uint32_t version) {
     lst_rand_bytes(&s, page, PS / 4);
     memcpy(page + PS - 8, &pgno, 4);
     memcpy(page + PS - 4, &version, 4);
+    if (pgno == 1) { /* enough of a SQLite header for the page size */
+        memcpy(page, "SQLite format 3", 16);
+        page[16] = (uint8_t)(PS >> 8);
+        page[17] = (uint8_t)(PS & 0xff);
+    }
 }
 
 /* Encodes an LTX file (pages pgnos[0..n) with versions) and stores it under
@@ -1031,6 +1037,160 @@ static void test_integrity_failure_leaves_nothing(void **state) {
     assert_no_leftovers(f->out);
 }
 
+/* ======================================================================== */
+/* Follow mode (8.5).                                                       */
+
+typedef struct follow_thr {
+    ls_storage *st;
+    ls_follow_opts o;
+    atomic_bool cancel;
+    ls_code rc;
+    ls_err err;
+    pthread_t th;
+} follow_thr;
+
+static void *follow_main(void *arg) {
+    follow_thr *t = arg;
+    t->rc = ls_restore_follow(t->st, &t->o, &t->err);
+    if (t->rc != LS_OK) print_message("follow ended: %s\n", t->err.msg);
+    return NULL;
+}
+
+static void follow_start(follow_thr *t, fx *f) {
+    memset(t, 0, sizeof(*t));
+    t->st = f->st;
+    atomic_store(&t->cancel, false);
+    t->o = (ls_follow_opts){.output = f->out, .interval_ns = 20 * 1000000,
+                            .integrity = LS_INTEGRITY_NONE, .cancel = &t->cancel};
+    assert_int_equal(pthread_create(&t->th, NULL, follow_main, t), 0);
+}
+
+static ls_code follow_stop(follow_thr *t) {
+    atomic_store(&t->cancel, true);
+    pthread_join(t->th, NULL);
+    return t->rc;
+}
+
+static bool wait_txid(const char *out, uint64_t want, int ms) {
+    for (int i = 0; i < ms / 10; i++) {
+        uint64_t tx = 0;
+        if (ls_restore_read_txid_file(out, &tx, NULL) == LS_OK && tx == want) return true;
+        usleep(10000);
+    }
+    return false;
+}
+
+static void check_page(const unsigned char *db, uint32_t pg, uint32_t version) {
+    uint8_t page[PS];
+    page_fill(page, pg, version);
+    const unsigned char *got = db + (size_t)(pg - 1) * PS;
+    if (pg == 1) {
+        /* follow mode marks page 1 rollback-journal and changes bytes 24..27 */
+        assert_int_equal(got[18], 1);
+        assert_int_equal(got[19], 1);
+        assert_memory_equal(got, page, 18);
+        assert_memory_equal(got + 20, page + 20, 4);
+        assert_memory_equal(got + 28, page + 28, PS - 28);
+    } else {
+        assert_memory_equal(got, page, PS);
+    }
+}
+
+static void test_follow(void **state) {
+    fx *f = *state;
+    uint64_t tx = 0;
+    put_snapshot_pages(f->st, 0, 1, 8, 1);
+    follow_thr t;
+    follow_start(&t, f);
+    assert_true(wait_txid(f->out, 1, 5000));
+    put_encoded(f->st, 0, 2, 2, 8, (uint32_t[]){2, 5}, 2, 2, 2000);
+    assert_true(wait_txid(f->out, 2, 5000));
+    /* A gap in level 0 waits... */
+    put_encoded(f->st, 0, 4, 4, 8, (uint32_t[]){3}, 1, 4, 4000);
+    usleep(150000);
+    assert_int_equal(ls_restore_read_txid_file(f->out, &tx, NULL), LS_OK);
+    assert_int_equal(tx, 2);
+    /* ...until a higher level bridges it. */
+    put_encoded(f->st, 1, 3, 3, 8, (uint32_t[]){7}, 1, 3, 3000);
+    assert_true(wait_txid(f->out, 4, 5000));
+    /* A corrupt file is never applied; the poll retries. */
+    put_encoded(f->st, 0, 5, 5, 8, (uint32_t[]){4}, 1, 5, 5000);
+    corrupt_file(f->root, "ltx/0/0000000000000005-0000000000000005.ltx", 120);
+    usleep(150000);
+    assert_int_equal(ls_restore_read_txid_file(f->out, &tx, NULL), LS_OK);
+    assert_int_equal(tx, 4);
+    {
+        size_t len;
+        unsigned char *d = lst_read_file(f->out, &len);
+        check_page(d, 4, 1); /* not touched by the corrupt file */
+        free(d);
+    }
+    put_encoded(f->st, 0, 5, 5, 8, (uint32_t[]){4}, 1, 5, 5000); /* repaired */
+    assert_true(wait_txid(f->out, 5, 5000));
+    /* Growth and page 1. */
+    put_encoded(f->st, 0, 6, 6, 10, (uint32_t[]){1, 9, 10}, 3, 6, 6000);
+    assert_true(wait_txid(f->out, 6, 5000));
+    assert_int_equal(follow_stop(&t), LS_OK);
+    size_t len;
+    unsigned char *d = lst_read_file(f->out, &len);
+    assert_int_equal(len, 10 * PS);
+    static const uint32_t want[11] = {0, 6, 2, 4, 5, 2, 1, 3, 1, 6, 6};
+    for (uint32_t pg = 1; pg <= 10; pg++) check_page(d, pg, want[pg]);
+    free(d);
+
+    /* Restart: resumes from the -txid file. */
+    follow_start(&t, f);
+    put_encoded(f->st, 0, 7, 7, 9, (uint32_t[]){8}, 1, 7, 7000); /* and shrinks */
+    assert_true(wait_txid(f->out, 7, 5000));
+    assert_int_equal(follow_stop(&t), LS_OK);
+    d = lst_read_file(f->out, &len);
+    assert_int_equal(len, 9 * PS);
+    check_page(d, 8, 7);
+    free(d);
+
+    /* A saved TXID ahead of the replica is refused. */
+    ls_err err;
+    assert_int_equal(ls_restore_write_txid_file(f->out, 99, &err), LS_OK);
+    follow_start(&t, f);
+    pthread_join(t.th, NULL);
+    assert_int_equal(t.rc, LS_ERR_UNAVAILABLE);
+    assert_non_null(strstr(t.err.msg, "is ahead of the replica"));
+    /* No -txid file next to an existing database. */
+    char *txf = ls_strfmt("%s-txid", f->out);
+    unlink(txf);
+    free(txf);
+    follow_start(&t, f);
+    pthread_join(t.th, NULL);
+    assert_int_equal(t.rc, LS_ERR_EXISTS);
+    assert_non_null(strstr(t.err.msg, "no -txid file found"));
+}
+
+static void test_txid_file(void **state) {
+    fx *f = *state;
+    uint64_t tx = 7;
+    ls_err err;
+    assert_int_equal(ls_restore_read_txid_file(f->out, &tx, &err), LS_OK);
+    assert_int_equal(tx, 0);
+    char *dir = ls_path_dir(f->out);
+    assert_int_equal(ls_mkdir_p(dir, 0700, &err), LS_OK);
+    free(dir);
+    assert_int_equal(ls_restore_write_txid_file(f->out, 0x1234, &err), LS_OK);
+    char *p = ls_strfmt("%s-txid", f->out);
+    size_t len;
+    unsigned char *d = lst_read_file(p, &len);
+    assert_int_equal(len, 17);
+    assert_memory_equal(d, "0000000000001234\n", 17);
+    free(d);
+    assert_int_equal(ls_restore_read_txid_file(f->out, &tx, &err), LS_OK);
+    assert_int_equal(tx, 0x1234);
+    lst_write_file(p, "  00000000000000ff \n", 20);
+    assert_int_equal(ls_restore_read_txid_file(f->out, &tx, &err), LS_OK);
+    assert_int_equal(tx, 0xff);
+    lst_write_file(p, "xyz\n", 4);
+    assert_int_equal(ls_restore_read_txid_file(f->out, &tx, &err), LS_ERR_FORMAT);
+    free(p);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_golden_latest, setup, teardown),
@@ -1058,6 +1218,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_real_database_bounded_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_midway, setup, teardown),
         cmocka_unit_test_setup_teardown(test_integrity_failure_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_follow, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_txid_file, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
