@@ -14,6 +14,7 @@
 const cli_command ls_commands[] = {
     {"databases", "List databases specified in config file", cmd_databases, false},
     {"ltx", "list available LTX files for a database", cmd_ltx, false},
+    {"mcp", "Serves the MCP tools over stdio (or HTTP with -addr)", cmd_mcp, false},
     {"replicate", "Runs a server to replicate databases", cmd_replicate, false},
     {"reset", "Clears local Litestream state for a database", cmd_reset, false},
     {"restore", "recovers database backup from a replica", cmd_restore, false},
