@@ -1338,7 +1338,7 @@ static ls_code sync_inner(ls_db *db, int64_t limit, bool allow_handover, step_ou
         so->txid = w.txid;
         so->limited = w.limited;
         if (w.snapshot)
-            ls_info("snapshot ltx file written", "db", db->path, "txid", LS_HEX16(w.txid),
+            ls_debug("snapshot ltx file written", "db", db->path, "txid", LS_HEX16(w.txid),
                     "reason", w.reason ? w.reason : "");
     } else if (v.expected_trunc) {
         db->synced_to_wal_end = false;
@@ -1526,7 +1526,7 @@ static ls_code checkpoint(ls_db *db, int mode, bool *restarted, ls_err *err) {
             db->synced_since_checkpoint = false;
             /* written under the barrier with the pin held since before */
             if (epoch == db->pin_epoch && db->pin_cur >= 0) db->guard = true;
-            ls_info("snapshot ltx file written", "db", db->path, "txid", LS_HEX16(w.txid),
+            ls_debug("snapshot ltx file written", "db", db->path, "txid", LS_HEX16(w.txid),
                     "reason", v.reason);
         }
     }
