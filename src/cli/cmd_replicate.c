@@ -267,8 +267,6 @@ int cmd_replicate(const cli_command *cmd, int argc, char **argv) {
 
     ls_info("litestream", "version", ls_version());
     const char *mcp = mcp_addr ? mcp_addr : cfg->mcp_addr.v;
-    if (mcp && *mcp)
-        ls_warn("MCP server is not available in this build yet; ignoring mcp-addr", "addr", mcp);
 
     if (restore_if && restore_missing(cfg, &err) != LS_OK) {
         ls_config_free(cfg);
@@ -297,6 +295,13 @@ int cmd_replicate(const cli_command *cmd, int argc, char **argv) {
         ls_config_free(cfg);
         return 0;
     }
+
+    /* MCP server (spec 12): on its own threads, reading the store's status;
+     * a start failure is only logged, as the reference does. */
+    struct ls_mcp *mcp_srv = NULL;
+    struct ls_mcp_http *mcp_http = NULL;
+    if (mcp && *mcp)
+        cli_mcp_start(cfg, config_path, !no_expand, mcp, store, &mcp_srv, &mcp_http);
 
     uv_loop_t loop;
     uv_loop_init(&loop);
@@ -345,6 +350,7 @@ int cmd_replicate(const cli_command *cmd, int argc, char **argv) {
 
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
+    if (mcp_http) cli_mcp_stop(mcp_srv, mcp_http); /* before the store it reads */
     ls_store_free(store);
     ls_config_free(cfg);
     if (c.child_exited && c.child_status != 0) {
