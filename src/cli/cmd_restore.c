@@ -404,11 +404,11 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
         goto done;
     }
 
-    if (txid != 0 && ts != 0) {
-        exit_code = cli_fail(NULL, "cannot specify index & timestamp to restore");
-        goto done;
-    }
     if (follow) {
+        if (txid != 0 && ts != 0) {
+            exit_code = cli_fail(NULL, "cannot specify index & timestamp to restore");
+            goto done;
+        }
         exit_code = run_follow(&t, out_path, type, integrity, integrity_str, (int)parallelism,
                                follow_interval, txid, ts, if_replica_exists, as_json);
         goto done;
@@ -417,6 +417,10 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
     bool replace = false;
     exit_code = prepare_output(out_path, force, &replace);
     if (exit_code != 0) goto done;
+    if (txid != 0 && ts != 0) {
+        exit_code = cli_fail(NULL, "cannot specify index & timestamp to restore");
+        goto done;
+    }
 
     rc = ls_restore_plan_compute(t.st, txid, ts, &plan, &err);
     if (rc == LS_ERR_UNAVAILABLE) {
