@@ -384,6 +384,46 @@ static void test_double_restart_released(void **state) {
     tdb_teardown(&t);
 }
 
+/* Our pin lands on read-mark slot 0 (the WAL was fully backfilled when it
+ * began), so a writer may restart the WAL while we run. The guard proves
+ * nothing was lost, so we continue incrementally from offset 32 even though
+ * the new generation overwrote our last synced frame (Go would snapshot). */
+static void test_guard_pin_on_slot0_restart(void **state) {
+    (void)state;
+    tdb t;
+    tdb_setup(&t, 4096, 0);
+    tdb_open_db(&t);
+    tdb_sync(&t);
+    ls_db_release_read_tx(t.db);
+    tdb_write(&t, 1);
+    int log = 0, ck = 0;
+    assert_int_equal(sqlite3_wal_checkpoint_v2(t.app, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &ck),
+                     SQLITE_OK);
+    assert_int_equal(log, ck); /* fully backfilled */
+    ls_sync_result r = tdb_sync(&t); /* pin begins on slot 0, reads the row, guard set */
+    assert_true(r.wrote);
+    assert_false(r.snapshot);
+    int64_t old_len = t_file_size(t.wal);
+    uint32_t s1, s2, n1, n2;
+    t_wal_salts(t.wal, &s1, &s2);
+    /* the application's next write restarts the WAL and outgrows the old one */
+    tdb_insert(&t, t.app, 30, 3000, true);
+    t_wal_salts(t.wal, &n1, &n2);
+    assert_true(n1 != s1 || n2 != s2);
+    assert_true(t_file_size(t.wal) > old_len);
+    /* a second restart is impossible while we hold slot 0 (no backfill) */
+    assert_int_equal(t_app_checkpoint(t.app, "RESTART"), 1);
+    tdb_write(&t, 2);
+    r = tdb_sync(&t);
+    assert_true(r.wrote);
+    assert_false(r.snapshot);
+    tdb_assert_local_equals(&t);
+    ltx_header h = tdb_l0_header(&t, r.txid);
+    assert_int_equal(h.wal_offset, WAL_HEADER_SIZE);
+    assert_int_equal(h.wal_salt1, n1);
+    tdb_teardown(&t);
+}
+
 /* ---- writes while not running ---- */
 
 static void test_writes_while_not_running(void **state) {
@@ -822,6 +862,7 @@ int main(void) {
         cmocka_unit_test(test_app_checkpoint_progress),
         cmocka_unit_test(test_app_checkpoint_released),
         cmocka_unit_test(test_double_restart_released),
+        cmocka_unit_test(test_guard_pin_on_slot0_restart),
         cmocka_unit_test(test_writes_while_not_running),
         cmocka_unit_test(test_app_leaves_wal_mode),
         cmocka_unit_test(test_policy_passive_threshold),

@@ -90,6 +90,29 @@ static void *checkpointer_main(void *arg) {
     return NULL;
 }
 
+typedef struct poller {
+    ls_db *db;
+    ls_replica *rep;
+    atomic_bool *stop;
+    long polls;
+} poller;
+
+/* Status getters must be safe from any thread while the executor works. */
+static void *poller_main(void *arg) {
+    poller *p = arg;
+    while (!atomic_load(p->stop)) {
+        ls_db_status ds;
+        ls_replica_status rs;
+        ls_db_status_get(p->db, &ds);
+        ls_replica_status_get(p->rep, &rs);
+        if (ds.page_size != 0 && ds.page_size != 4096 && ds.page_size != 1024) abort();
+        p->polls++;
+        struct timespec ts = {0, 100 * 1000L};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 /* Replays local files 1..upto into img. */
 static void replay_upto(const char *dir, uint64_t upto, t_image *img) {
     memset(img, 0, sizeof(*img));
@@ -173,9 +196,11 @@ static void run_stress(uint32_t ps, int64_t max_sync_bytes, int duration_ms, uin
     atomic_init(&s.stop, false);
     atomic_init(&s.writes, 0);
     atomic_init(&s.ckpts, 0);
-    pthread_t wt, ct;
+    pthread_t wt, ct, pt;
+    poller pl = {.db = t.db, .rep = rep, .stop = &s.stop};
     assert_int_equal(pthread_create(&wt, NULL, writer_main, &s), 0);
     assert_int_equal(pthread_create(&ct, NULL, checkpointer_main, &s), 0);
+    assert_int_equal(pthread_create(&pt, NULL, poller_main, &pl), 0);
 
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -218,6 +243,8 @@ static void run_stress(uint32_t ps, int64_t max_sync_bytes, int duration_ms, uin
     atomic_store(&s.stop, true);
     pthread_join(wt, NULL);
     pthread_join(ct, NULL);
+    pthread_join(pt, NULL);
+    assert_true(pl.polls > 0);
 
     tdb_sync(&t);
     tdb_assert_local_equals(&t);
