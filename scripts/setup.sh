@@ -7,7 +7,7 @@ DEBS=(
   build-essential cmake pkg-config clang llvm valgrind sqlite3
   libsqlite3-dev liblz4-dev libcurl4-openssl-dev libmicrohttpd-dev
   libjansson-dev libyaml-dev libuv1-dev libssl-dev libssh2-1-dev
-  libcmocka-dev liblz4-tool curl ca-certificates
+  libcmocka-dev liblz4-tool curl ca-certificates wrk
 )
 
 missing=()
@@ -26,4 +26,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+# Node packages for the MCP tests (official MCP SDK client, conformance suite,
+# Node 22): npm ci into tests/mcp/node_modules, only when it is missing or
+# package-lock.json changed.
+if command -v npm >/dev/null 2>&1; then
+  bash "$(dirname "$0")/../tests/mcp/ensure_deps.sh"
+else
+  echo "setup: npm not found; MCP SDK tests will be skipped"
 fi

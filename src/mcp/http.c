@@ -592,14 +592,6 @@ static enum MHD_Result handle_mcp_post(ls_mcp_http *h, struct MHD_Connection *c,
             ls_mcp_msg_free(msg);
             return respond_error(c, 404, -32001, "Session not found: initialize a new session");
         }
-        if (hv != LS_MCP_V_UNKNOWN && hv != (ls_mcp_ver)atomic_load(&sess->version) &&
-            atomic_load(&sess->version) >= LS_MCP_V_2025_06_18) {
-            ls_mcp_session_put(sess);
-            ls_mcp_msg_free(msg);
-            return respond_error(c, 400, -32600,
-                                 "Bad Request: MCP-Protocol-Version does not match the version "
-                                 "negotiated for this session");
-        }
     } else {
         sess = ls_mcp_session_transient(hv != LS_MCP_V_UNKNOWN ? hv : LS_MCP_V_2025_03_26);
         if (!sess) {
