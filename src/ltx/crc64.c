@@ -128,7 +128,7 @@ static uint64_t crc_tables(uint64_t crc, const uint8_t *p, size_t n) {
 }
 
 #ifdef LTX_HAVE_CLMUL
-__attribute__((target("pclmul,sse4.1"))) static inline __m128i fold(__m128i x, __m128i k) {
+__attribute__((target("pclmul,sse4.1"), always_inline)) static inline __m128i fold(__m128i x, __m128i k) {
     return _mm_xor_si128(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11));
 }
 
@@ -170,7 +170,7 @@ __attribute__((target("pclmul,sse4.1"))) static uint64_t crc_clmul(uint64_t crc,
 
 #define VCLMUL_TARGET "avx512f,vpclmulqdq,pclmul,sse4.1"
 
-__attribute__((target(VCLMUL_TARGET))) static inline __m512i vfold(__m512i z, __m512i k,
+__attribute__((target(VCLMUL_TARGET), always_inline)) static inline __m512i vfold(__m512i z, __m512i k,
                                                                   __m512i data) {
     /* three-way XOR: clmul(lo) ^ clmul(hi) ^ data */
     return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(z, k, 0x00),
