@@ -39,8 +39,14 @@
  * owned by the caller and freed with the matching *_free function.
  *
  * Thread-safety. Loading touches no global state except reading the
- * environment and the current directory. A loaded ls_config is immutable and
- * may be read from several threads.
+ * environment and the current directory. A loaded ls_config may be read
+ * from several threads. Its creator may adjust fields before sharing it
+ * (e.g. the CLI applies -exec or -restore-if-db-not-exists); strings are
+ * malloc'd and owned by the config, so replace them with free + strdup.
+ *
+ * Limits. Files up to 16 MiB, nesting depth 64, 2,000,000 nodes, and an
+ * alias-expansion budget ("document contains excessive aliasing").
+ * Top-level keys starting with "x-" are ignored (anchor holders).
  */
 #ifndef LS_CONFIG_CONFIG_H
 #define LS_CONFIG_CONFIG_H
@@ -141,13 +147,16 @@ typedef struct ls_replica_url {
     int64_t concurrency;/* 0 = not given */
 } ls_replica_url;
 
-/* Parses a replica URL. Errors (LS_ERR_CONFIG):
+/* Parses a replica URL (no configuration keys involved; requirements such as
+ * "bucket required" are checked when a replica is resolved). Errors
+ * (LS_ERR_CONFIG):
  *   replica url scheme required: <url>
  *   unsupported replica URL scheme: "<scheme>"
- *   bucket required for s3 replica: <url>  (MinIO form without a dot)
- *   invalid value for query parameter <name>: "<value>"
- *   user required for sftp replica URL: <url>  ...
- * Secrets are never included in messages (the display form is used). */
+ *   invalid value for query parameter "<name>": "<value>" (must be a positive integer)
+ *   invalid s3 access point arn in replica URL <url>
+ *   invalid replica URL <url>: invalid URL escape | invalid port ... | ...
+ * A MinIO-style host without a bucket ("s3://localhost:9000") parses with
+ * bucket "". Secrets are never included in messages (display form). */
 ls_code ls_parse_replica_url(const char *url, ls_replica_url **out, ls_err *err);
 void ls_replica_url_free(ls_replica_url *u);
 /* Value of a query parameter (first match, exact key), or NULL. */

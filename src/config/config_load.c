@@ -1403,15 +1403,11 @@ static ls_code yaml_problem(yaml_parser_t *p, ls_err *err, const char *text, siz
     const char *problem = p->problem ? p->problem : "malformed YAML";
     /* tabs are the most common cause: say so */
     bool tab = false;
-    size_t cur = 0, start = 0;
+    size_t cur = 0;
     for (size_t i = 0; i < len && cur <= p->problem_mark.line; i++) {
         if (cur == p->problem_mark.line && text[i] == '\t') tab = true;
-        if (text[i] == '\n') {
-            cur++;
-            start = i + 1;
-        }
+        if (text[i] == '\n') cur++;
     }
-    (void)start;
     if (p->context)
         return cfg_err(err, line, "invalid YAML: %s %s%s", p->context, problem,
                        tab ? " (tabs are not allowed for indentation)" : "");
