@@ -424,6 +424,55 @@ static void test_guard_pin_on_slot0_restart(void **state) {
     tdb_teardown(&t);
 }
 
+/* 5.5 step 3 "expected truncation": with our pin on slot 0 and everything
+ * synced, the application's TRUNCATE checkpoint succeeds; we continue
+ * incrementally from offset 32 of the new WAL. */
+static void test_guard_expected_truncation(void **state) {
+    (void)state;
+    tdb t;
+    tdb_setup(&t, 4096, 0);
+    tdb_write(&t, 20);
+    tdb_open_db(&t);
+    tdb_sync(&t);
+    ls_db_release_read_tx(t.db);
+    tdb_write(&t, 1);
+    assert_int_equal(t_app_checkpoint(t.app, "PASSIVE"), 0);
+    ls_sync_result r = tdb_sync(&t); /* pin on slot 0, guard set */
+    assert_true(r.wrote);
+    assert_int_equal(t_app_checkpoint(t.app, "TRUNCATE"), 0);
+    assert_int_equal(t_file_size(t.wal), 0);
+    tdb_write(&t, 1);
+    r = tdb_sync(&t);
+    assert_true(r.wrote);
+    assert_false(r.snapshot);
+    assert_int_equal(tdb_l0_header(&t, r.txid).wal_offset, WAL_HEADER_SIZE);
+    tdb_assert_local_equals(&t);
+    tdb_teardown(&t);
+}
+
+/* 5.5 step 7 without the guard: the new generation overwrote our last
+ * synced frame, so nothing can be proven -> snapshot. */
+static void test_released_restart_overwrites_last_page(void **state) {
+    (void)state;
+    tdb t;
+    tdb_setup(&t, 4096, 0);
+    tdb_write(&t, 5);
+    tdb_open_db(&t);
+    tdb_sync(&t);
+    tdb_write(&t, 2);
+    tdb_sync(&t);
+    int64_t old_len = t_file_size(t.wal);
+    ls_db_release_read_tx(t.db);
+    assert_int_equal(t_app_checkpoint(t.app, "RESTART"), 0);
+    tdb_insert(&t, t.app, 40, 3000, true);
+    assert_true(t_file_size(t.wal) > old_len);
+    ls_sync_result r = tdb_sync(&t);
+    assert_true(r.snapshot);
+    assert_non_null(strstr(r.reason, "last page does not exist"));
+    tdb_assert_local_equals(&t);
+    tdb_teardown(&t);
+}
+
 /* ---- writes while not running ---- */
 
 static void test_writes_while_not_running(void **state) {
@@ -863,6 +912,8 @@ int main(void) {
         cmocka_unit_test(test_app_checkpoint_released),
         cmocka_unit_test(test_double_restart_released),
         cmocka_unit_test(test_guard_pin_on_slot0_restart),
+        cmocka_unit_test(test_guard_expected_truncation),
+        cmocka_unit_test(test_released_restart_overwrites_last_page),
         cmocka_unit_test(test_writes_while_not_running),
         cmocka_unit_test(test_app_leaves_wal_mode),
         cmocka_unit_test(test_policy_passive_threshold),
