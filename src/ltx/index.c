@@ -146,6 +146,15 @@ ls_code ltx_file_index_read(ltx_pread_fn pread, void *ctx, uint64_t file_size,
                           isize, tail_at, file_size);
     uint64_t index_at = tail_at - isize;
     uint64_t pages_end = index_at - LTX_PAGE_HEADER_SIZE; /* terminator position */
+    /* Bound the allocation by what the file can hold: at most one entry
+     * (<= 30 bytes) per page <= commit and per 11-byte minimal frame. */
+    uint64_t max_entries = (pages_end - LTX_HEADER_SIZE) / 11;
+    if (max_entries > h.commit) max_entries = h.commit;
+    if (isize > max_entries * 3 * LTX_VARINT_MAX + 1)
+        return ls_err_set(err, LS_ERR_FORMAT,
+                          "page index size field %" PRIu64 " at offset %" PRIu64
+                          " is larger than %" PRIu64 " entries can take (commit %u)",
+                          isize, tail_at, max_entries, h.commit);
     uint8_t *ibuf = malloc((size_t)isize);
     if (!ibuf) return ls_err_set(err, LS_ERR_NOMEM, "page index: out of memory");
     rc = pread_exact(pread, ctx, ibuf, (size_t)isize, index_at, "page index", err);

@@ -18,9 +18,13 @@
  *  - Streams: the codec never closes the ls_reader / ls_writer it is given;
  *    the caller owns them and must keep them alive until the codec object is
  *    freed.
- *  - Memory: the decoder, encoder and merger use memory bounded by the page
- *    size (plus, for the encoder, ~8 bytes of page index per written page);
- *    nothing is allocated from a size read from the input beyond fixed bounds.
+ *  - Memory: bounded by the page size, never by the file size: a decoder
+ *    holds one read buffer of max(64 KiB, 2 x largest frame) (none when
+ *    opened over memory), the merger one decoder plus one page per input,
+ *    the encoder one frame buffer plus ~8 bytes of page index per written
+ *    page. Nothing is allocated from a size read from the input beyond fixed
+ *    bounds (random access allocates the page index, which it bounds by the
+ *    file size and the commit).
  *  - Objects (encoder, decoder, merger) are not thread-safe; use one per
  *    thread. The free functions (CRC, header, file names, index decode) are
  *    thread-safe. After any error an encoder/decoder/merger is "failed": every
