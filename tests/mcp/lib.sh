@@ -38,7 +38,7 @@ mcp_port() {
     echo "server log:"; cat "$log"
     return 1
   fi
-  MCP_PORT=$(grep -o 'MCP server listening addr=[^ ]*' "$log" | tail -1 | sed 's/.*://')
+  MCP_PORT=$(grep 'MCP server listening' "$log" | tail -1 | grep -o 'addr=[^ ]*' | sed 's/.*://')
   [ -n "$MCP_PORT" ]
 }
 
