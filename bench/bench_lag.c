@@ -4,7 +4,8 @@
  * contains it appears in the replica directory.
  *
  *   bench_lag -layout v05|v03 -replica DIR -log WRITER_LOG
- *             [-seconds MAX] [-grace S] [-poll-ms N] [-out FILE] [-verify]
+ *             [-seconds MAX] [-grace S] [-poll-ms N] [-out FILE]
+ *   bench_lag -layout v05|v03 -replica DIR -log WRITER_LOG -verify
  *   bench_lag -layout events -replica DIR -seconds S
  *
  * Input: the log of bench_writer -log, one line per commit
@@ -30,12 +31,14 @@
  * does not matter) or s_f == s_c and e_f >= w_c. The commit's lag is the
  * detection time of the first such file minus the commit's log timestamp.
  *
- * -verify (v03) decompresses every segment and checks the mapping assumption:
- * frames aligned at 32 + k x (24 + page size), every frame carrying the
- * index's salt-1, segments of one index contiguous (offset == previous end).
- * For both layouts it reports how many file ends coincide exactly with a
- * logged commit end (same salt): evidence that file positions are in the
- * coordinates of the real WAL.
+ -verify is a one-shot check run after a benchmark (no watching, no lag):
+ * all files are read in (index, offset) order; for v03 every segment is
+ * streamed and checked against the mapping assumption: frames aligned at
+ * 32 + k x (24 + page size), every frame carrying its index's salt-1,
+ * segments of one index contiguous (offset == previous end). For both
+ * layouts it reports how many file ends coincide exactly with a logged
+ * commit end in the same WAL generation: evidence that file positions are in
+ * the coordinates of the real WAL.
  *
  * Ending: at -seconds (default 600), on SIGTERM/SIGINT, or after SIGUSR1
  * ("the writer is done") as soon as every logged commit is covered or -grace
@@ -51,7 +54,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <lz4frame.h>
+#include <lz4.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -60,6 +63,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -250,71 +254,113 @@ static bool is_hex(const char *s, size_t n) {
     return true;
 }
 
-/* Reads a whole file (bounded). */
-static unsigned char *slurp(const char *path, size_t *len) {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) return NULL;
-    struct stat st;
-    if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > (1LL << 31)) {
-        close(fd);
-        return NULL;
+/* Byte sink for decompressed segment bytes: captures the first 32 bytes (the
+ * WAL header of an offset-0 segment) and, when verifying, the salt-1 of every
+ * frame header (bytes 8..11 of each frame) as the bytes stream past. */
+typedef struct seg_sink {
+    unsigned char head[32];
+    size_t headn;
+    bool verify;
+    int64_t frame_size;      /* 0 until known */
+    int64_t next_salt;       /* segment position of the next salt byte 0 */
+    unsigned char acc[4];
+    int accn;
+    uint32_t salt;
+    int64_t frames, saltbad;
+} seg_sink;
+
+static void sink_feed(seg_sink *k, int64_t pos, const unsigned char *d, size_t n) {
+    while (k->headn < 32 && (int64_t)k->headn >= pos && (int64_t)k->headn < pos + (int64_t)n) {
+        k->head[k->headn] = d[(int64_t)k->headn - pos];
+        k->headn++;
     }
-    unsigned char *b = malloc((size_t)st.st_size);
-    size_t got = 0;
-    while (b && got < (size_t)st.st_size) {
-        ssize_t r = read(fd, b + got, (size_t)st.st_size - got);
-        if (r <= 0) break;
-        got += (size_t)r;
+    if (!k->verify || k->frame_size == 0) return;
+    for (;;) {
+        int64_t want = k->next_salt + k->accn;
+        if (want < pos || want >= pos + (int64_t)n) break;
+        k->acc[k->accn++] = d[want - pos];
+        if (k->accn == 4) {
+            k->frames++;
+            if (be32(k->acc) != k->salt) k->saltbad++;
+            k->accn = 0;
+            k->next_salt += k->frame_size;
+        }
     }
-    close(fd);
-    if (!b || got != (size_t)st.st_size) {
-        free(b);
-        return NULL;
-    }
-    *len = got;
-    return b;
+}
+static bool sink_needs_data(const seg_sink *k) { return k->headn < 32 || (k->verify && k->frame_size); }
+
+static uint32_t le32(const unsigned char *p) {
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
-/* Decompresses one LZ4 frame; NULL when incomplete or corrupt. */
-static unsigned char *lz4_frame(const unsigned char *src, size_t n, size_t *outlen) {
-    LZ4F_dctx *dctx;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION))) return NULL;
-    size_t cap = n * 2 + 65536, len = 0, pos = 0;
-    unsigned char *out = malloc(cap);
-    size_t ret = 1;
-    while (out && pos < n) {
-        if (cap - len < 65536) {
-            if (cap > (1u << 30)) break;
-            cap *= 2;
-            out = xrealloc(out, cap);
+/* Walks one LZ4 frame (LZ4 frame format) held in memory and returns its
+ * decompressed length, or -1 when it is incomplete or corrupt. Uncompressed
+ * blocks (v0.3 stores incompressible WAL data that way) are not copied, only
+ * handed to the sink when it needs them; compressed blocks are decoded, with
+ * the previous 64 KiB of output as dictionary when blocks are linked. */
+static int64_t lz4_walk(const unsigned char *p, size_t n, seg_sink *k) {
+    if (n < 7 || le32(p) != 0x184D2204u) return -1;
+    unsigned flg = p[4], bd = p[5];
+    if ((flg >> 6) != 1) return -1;
+    bool indep = flg & 0x20, bcsum = flg & 0x10, csize = flg & 0x08, ccsum = flg & 0x04, dictid = flg & 0x01;
+    unsigned bsid = (bd >> 4) & 7;
+    if (bsid < 4) return -1;
+    size_t bmax = (size_t)1 << (8 + 2 * bsid); /* 4:64K 5:256K 6:1M 7:4M */
+    size_t q = 6 + (csize ? 8 : 0) + (dictid ? 4 : 0) + 1;
+    if (q > n) return -1;
+    unsigned char *out = NULL, *hist = NULL;
+    size_t histn = 0;
+    int64_t total = 0;
+    bool ok = false;
+    for (;;) {
+        if (q + 4 > n) break;
+        uint32_t bs = le32(p + q);
+        q += 4;
+        if (bs == 0) { /* end mark */
+            if (ccsum) {
+                if (q + 4 > n) break;
+                q += 4;
+            }
+            ok = true;
+            break;
         }
-        size_t dst = cap - len, srcn = n - pos;
-        ret = LZ4F_decompress(dctx, out + len, &dst, src + pos, &srcn, NULL);
-        if (LZ4F_isError(ret)) break;
-        len += dst;
-        pos += srcn;
-        if (ret == 0) break;
-        if (srcn == 0 && dst == 0) break;
-    }
-    /* drain output still buffered in the context */
-    while (out && ret != 0 && !LZ4F_isError(ret)) {
-        if (cap - len < 65536) {
-            if (cap > (1u << 30)) break;
-            cap *= 2;
-            out = xrealloc(out, cap);
+        bool raw = bs & 0x80000000u;
+        size_t len = bs & 0x7FFFFFFFu;
+        if (len > bmax || q + len + (bcsum ? 4 : 0) > n) break;
+        const unsigned char *blk = p + q, *data;
+        size_t dn;
+        if (raw) {
+            data = blk;
+            dn = len;
+        } else {
+            if (!out) out = xrealloc(NULL, bmax);
+            int r = indep || histn == 0
+                        ? LZ4_decompress_safe((const char *)blk, (char *)out, (int)len, (int)bmax)
+                        : LZ4_decompress_safe_usingDict((const char *)blk, (char *)out, (int)len, (int)bmax,
+                                                        (const char *)hist, (int)histn);
+            if (r < 0) break;
+            data = out;
+            dn = (size_t)r;
         }
-        size_t dst = cap - len, srcn = 0;
-        ret = LZ4F_decompress(dctx, out + len, &dst, NULL, &srcn, NULL);
-        if (LZ4F_isError(ret) || dst == 0) break;
-        len += dst;
+        if (sink_needs_data(k)) sink_feed(k, total, data, dn);
+        if (!indep) { /* keep the last 64 KiB of output as the next dictionary */
+            if (!hist) hist = xrealloc(NULL, 65536);
+            if (dn >= 65536) {
+                memcpy(hist, data + dn - 65536, 65536);
+                histn = 65536;
+            } else {
+                size_t keep = histn + dn > 65536 ? 65536 - dn : histn;
+                memmove(hist, hist + histn - keep, keep);
+                memcpy(hist + keep, data, dn);
+                histn = keep + dn;
+            }
+        }
+        total += (int64_t)dn;
+        q += len + (bcsum ? 4 : 0);
     }
-    LZ4F_freeDecompressionContext(dctx);
-    if (!out || ret != 0) { /* frame not complete */
-        free(out);
-        return NULL;
-    }
-    *outlen = len;
-    return out;
+    free(out);
+    free(hist);
+    return ok ? total : -1;
 }
 
 static v03idx *find_idx(const char *gen, uint32_t index, bool create) {
@@ -327,24 +373,6 @@ static v03idx *find_idx(const char *gen, uint32_t index, bool create) {
     snprintf(x->gen, sizeof(x->gen), "%s", gen);
     x->index = index;
     return x;
-}
-
-static void verify_segment(v03idx *x, int64_t off, const unsigned char *b, size_t n) {
-    v_segments++;
-    if (x->next_off != off) v_gaps++;
-    x->next_off = off + (int64_t)n;
-    int64_t fs = 24 + (int64_t)x->page_size;
-    if (x->page_size == 0) return;
-    int64_t p = off == 0 ? 32 : 0; /* position inside b of the first frame */
-    if (((off + p) - 32) % fs != 0) {
-        v_misaligned++;
-        return;
-    }
-    if ((int64_t)n < p || ((int64_t)n - p) % fs != 0) v_misaligned++;
-    for (; p + fs <= (int64_t)n; p += fs) {
-        v_frames++;
-        if (be32(b + p + 8) != x->salt) v_saltbad++;
-    }
 }
 
 static void resolve_pending(void) {
@@ -401,27 +429,57 @@ static int handle_file(const char *path, int64_t t) {
         gen[16] = 0;
         uint32_t index = (uint32_t)strtoul(base, NULL, 16);
         int64_t off = (int64_t)strtoull(base + 9, NULL, 16);
-        size_t n;
-        unsigned char *raw = slurp(path, &n);
-        if (!raw) return -1;
-        size_t dn;
-        unsigned char *d = lz4_frame(raw, n, &dn);
-        free(raw);
-        if (!d) return -1;
+        int fd = open(path, O_RDONLY);
+        if (fd < 0) return errno == ENOENT ? 0 : -1;
+        struct stat st;
+        if (fstat(fd, &st) != 0 || st.st_size < 7) {
+            close(fd);
+            return -1;
+        }
+        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        close(fd);
+        if (map == MAP_FAILED) return -1;
         v03idx *x = find_idx(gen, index, true);
+        seg_sink sk = {0};
+        if (g_verify && off != 0 && x->have_salt) {
+            sk.verify = true;
+            sk.frame_size = 24 + (int64_t)x->page_size;
+            sk.salt = x->salt;
+            sk.next_salt = 8;
+            if ((off - 32) % sk.frame_size != 0) v_misaligned++;
+        } else if (g_verify && off == 0) {
+            sk.verify = true; /* frame size known once the header streamed past */
+        }
+        int64_t dn = lz4_walk(map, (size_t)st.st_size, &sk);
+        if (dn >= 0 && off == 0 && sk.verify && sk.headn == 32) {
+            /* second pass over the offset-0 segment now that the header is known */
+            seg_sink s2 = {0};
+            s2.verify = true;
+            s2.frame_size = 24 + (int64_t)be32(sk.head + 8);
+            s2.salt = be32(sk.head + 16);
+            s2.next_salt = 32 + 8;
+            lz4_walk(map, (size_t)st.st_size, &s2);
+            sk.frames = s2.frames;
+            sk.saltbad = s2.saltbad;
+        }
+        munmap(map, (size_t)st.st_size);
+        if (dn < 0 || (off == 0 && (dn < 32 || sk.headn < 32))) return -1;
         if (off == 0) {
-            if (dn < 32) {
-                free(d);
-                return -1;
-            }
-            x->salt = be32(d + 16);
-            x->page_size = be32(d + 8);
+            x->salt = be32(sk.head + 16);
+            x->page_size = be32(sk.head + 8);
             x->have_salt = true;
         }
-        if (g_verify) verify_segment(x, off, d, dn);
-        free(d);
+        if (g_verify) {
+            v_segments++;
+            if (x->next_off != off) v_gaps++;
+            x->next_off = off + dn;
+            int64_t fsz = 24 + (int64_t)x->page_size;
+            if ((dn - (off == 0 ? 32 : 0)) % fsz != 0) v_misaligned++;
+            v_frames += sk.frames;
+            v_saltbad += sk.saltbad;
+        }
         GROW(P, nP, capP);
-        P[nP] = (pending_seg){.index = index, .off = off, .len = (int64_t)dn, .t_ns = t};
+        P[nP] = (pending_seg){.index = index, .off = off, .len = dn, .t_ns = t};
         memcpy(P[nP].gen, gen, sizeof(gen));
         nP++;
         resolve_pending();
@@ -528,6 +586,81 @@ static void drain_inotify(int64_t t) {
     }
 }
 
+/* ---- one-shot scan (-verify) --------------------------------------------- */
+static char **all;
+static size_t n_all, cap_all;
+
+static void collect(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    char p[PATH_MAX];
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+        snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (stat(p, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            collect(p);
+        } else {
+            GROW(all, n_all, cap_all);
+            all[n_all++] = strdup(p);
+        }
+    }
+    closedir(d);
+}
+
+/* Directory, then (index, offset) parsed from "<index>_<offset>.wal.lz4"
+ * (offsets past 4 GiB have more than 8 hex digits, so names do not sort). */
+static int cmp_paths(const void *a, const void *b) {
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    const char *bx = strrchr(x, '/'), *by = strrchr(y, '/');
+    size_t dx = (size_t)(bx - x), dy = (size_t)(by - y);
+    int c = strncmp(x, y, dx < dy ? dx : dy);
+    if (c || dx != dy) return c ? c : (dx < dy ? -1 : 1);
+    unsigned long long ix = strtoull(bx + 1, NULL, 16), iy = strtoull(by + 1, NULL, 16);
+    if (ix != iy) return ix < iy ? -1 : 1;
+    const char *ux = strchr(bx, '_'), *uy = strchr(by, '_');
+    if (ux && uy) {
+        unsigned long long ox = strtoull(ux + 1, NULL, 16), oy = strtoull(uy + 1, NULL, 16);
+        if (ox != oy) return ox < oy ? -1 : 1;
+    }
+    return strcmp(bx, by);
+}
+
+static size_t ends_at_commit(void) {
+    size_t at_commit = 0;
+    for (size_t i = 0; i < nF; i++) {
+        size_t lo = 0, hi = nC;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (cmp_pos(C[mid].salt, C[mid].wend, F[i].salt, F[i].end) >= 0) hi = mid;
+            else lo = mid + 1;
+        }
+        if (lo < nC && C[lo].salt == F[i].salt && C[lo].wend == F[i].end) at_commit++;
+    }
+    return at_commit;
+}
+
+static int verify_once(void) {
+    collect(g_root);
+    qsort(all, n_all, sizeof(char *), cmp_paths);
+    int64_t t = now_ns(CLOCK_REALTIME);
+    size_t unreadable = 0;
+    for (size_t i = 0; i < n_all; i++)
+        if (handle_file(all[i], t) < 0) unreadable++;
+    read_log();
+    cover();
+    printf("verify: layout=%s files=%zu file_ends_at_commit=%zu unreadable=%zu commits=%zu "
+           "covered_at_end=%zu log_backwards=%zu\n",
+           g_layout == L_V05 ? "v05" : "v03", nF, ends_at_commit(), unreadable, nC, next_unc, n_log_backwards);
+    if (g_layout == L_V03)
+        printf("v03verify: indexes=%zu segments=%" PRId64 " frames=%" PRId64 " misaligned=%" PRId64
+               " salt_mismatch=%" PRId64 " gaps=%" PRId64 " pending_segments=%zu\n",
+               nX, v_segments, v_frames, v_misaligned, v_saltbad, v_gaps, nP);
+    return 0;
+}
+
 /* ---- report --------------------------------------------------------------- */
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -579,12 +712,14 @@ int main(int argc, char **argv) {
     if (!lay || !g_root || (strcmp(lay, "v05") && strcmp(lay, "v03") && strcmp(lay, "events")) ||
         (strcmp(lay, "events") != 0 && !g_log) || poll_ms < 1 || poll_ms > 1000) {
         fprintf(stderr, "usage: bench_lag -layout v05|v03 -replica DIR -log WRITER_LOG [-seconds MAX] "
-                        "[-grace S] [-poll-ms N] [-out FILE] [-verify]\n"
+                        "[-grace S] [-poll-ms N] [-out FILE]\n"
+                        "       bench_lag -layout v05|v03 -replica DIR -log WRITER_LOG -verify\n"
                         "       bench_lag -layout events -replica DIR -seconds S\n");
         return 2;
     }
     g_layout = strcmp(lay, "v05") == 0 ? L_V05 : strcmp(lay, "v03") == 0 ? L_V03 : L_EVENTS;
     g_rootlen = strlen(g_root);
+    if (g_verify) return g_layout == L_EVENTS ? 2 : verify_once();
     struct sigaction sa = {0};
     sa.sa_handler = on_term;
     sigaction(SIGTERM, &sa, NULL);
@@ -647,17 +782,7 @@ int main(int argc, char **argv) {
     }
     if (of) fclose(of);
     qsort(lags, nC, sizeof(int64_t), cmp_i64);
-    /* how many file ends are exactly a logged commit end (same generation) */
-    size_t at_commit = 0;
-    for (size_t i = 0; i < nF; i++) {
-        size_t lo = 0, hi = nC;
-        while (lo < hi) {
-            size_t mid = (lo + hi) / 2;
-            if (cmp_pos(C[mid].salt, C[mid].wend, F[i].salt, F[i].end) >= 0) hi = mid;
-            else lo = mid + 1;
-        }
-        if (lo < nC && C[lo].salt == F[i].salt && C[lo].wend == F[i].end) at_commit++;
-    }
+    size_t at_commit = ends_at_commit();
     char p50[32], p90[32], p99[32], pmax[32], pmin[32];
     pct(p50, sizeof(p50), lags, nC, 0.50);
     pct(p90, sizeof(p90), lags, nC, 0.90);
@@ -669,10 +794,6 @@ int main(int argc, char **argv) {
            "files_without_wal=%zu pending_segments=%zu log_backwards=%zu\n",
            nC, ncov, nC - ncov, p50, p90, p99, pmax, pmin, ncov ? sum / (double)ncov : -1.0, nF, at_commit,
            n_late, n_nowal, nP, n_log_backwards);
-    if (g_verify && g_layout == L_V03)
-        printf("v03verify: indexes=%zu segments=%" PRId64 " frames=%" PRId64 " misaligned=%" PRId64
-               " salt_mismatch=%" PRId64 " gaps=%" PRId64 "\n",
-               nX, v_segments, v_frames, v_misaligned, v_saltbad, v_gaps);
     free(lags);
     return 0;
 }
