@@ -11,7 +11,8 @@
  *   ls_info("replicating to", "db", path, "txid", LS_HEX16(txid));
  * LS_INT()/LS_HEX16() format numbers into a temporary buffer that lives for
  * the statement; LS_INT values are emitted as JSON numbers.
- * Secrets must never be passed as values (see util/redact.h).
+ * Secrets must never be passed as values: log URLs through
+ * ls_replica_url_display() (config/config.h), which removes credentials.
  * Thread-safe: one line is written atomically under a mutex.
  */
 #ifndef LS_UTIL_LOG_H
