@@ -422,6 +422,13 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
         goto done;
     }
 
+    if (txid == 0) { /* 8.2: the reference may pick v0.3 data here */
+        rc = ls_restore_check_v03(t.st, ts, &err);
+        if (rc != LS_OK) {
+            exit_code = cli_fail(NULL, "%s", err.msg);
+            goto done;
+        }
+    }
     rc = ls_restore_plan_compute(t.st, txid, ts, &plan, &err);
     if (rc == LS_ERR_UNAVAILABLE) {
         if (if_replica_exists) {
@@ -445,6 +452,7 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
         .force = replace,
         .cancel = &g_cancel,
         .plan = &plan,
+        .ltx_only = true, /* checked above */
     };
     ls_restore_result res;
     int64_t start = ls_monotonic_ns();

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ltx/ltx.h"
+#include "storage/legacy.h"
 #include "storage/ltxfiles.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -210,15 +211,113 @@ ls_code ls_restore_time_bounds(ls_storage *st, int64_t *created_ns, int64_t *upd
     return LS_OK;
 }
 
+static ls_code v03_time_bounds(ls_storage *st, int64_t *lo_out, int64_t *hi_out, ls_err *err);
+
 ls_code ls_restore_check_timestamp(ls_storage *st, int64_t timestamp_ns, ls_err *err) {
-    int64_t lo, hi;
+    int64_t lo, hi, vlo = 0, vhi = 0;
     ls_code rc = ls_restore_time_bounds(st, &lo, &hi, err);
+    if (rc == LS_OK) rc = v03_time_bounds(st, &vlo, &vhi, err);
     if (rc != LS_OK) return rc;
+    /* The v0.3 data extends the range (8.6). */
+    if (vlo != 0 && (lo == 0 || vlo < lo)) lo = vlo;
+    if (vhi != 0 && (hi == 0 || vhi > hi)) hi = vhi;
     if (timestamp_ns == 0) return LS_OK;
     if (lo == 0 && hi == 0) return ls_err_set(err, LS_ERR_UNAVAILABLE, "no backups found");
     if (timestamp_ns < lo || timestamp_ns > hi)
         return ls_err_set(err, LS_ERR_UNAVAILABLE, "timestamp does not exist");
     return LS_OK;
+}
+
+/* ======================================================================== */
+/* v0.3 vs LTX (8.2, 9.4)                                                   */
+
+/* Creation-time bounds over every v0.3 snapshot and WAL segment (both 0
+ * when there is no v0.3 data). */
+static ls_code v03_time_bounds(ls_storage *st, int64_t *lo_out, int64_t *hi_out, ls_err *err) {
+    ls_v3_generation_list gens;
+    ls_code rc = ls_v3_list_generations(st, &gens, err);
+    if (rc != LS_OK) return rc;
+    int64_t lo = 0, hi = 0;
+    for (size_t g = 0; g < gens.n && rc == LS_OK; g++) {
+        ls_v3_snapshot_list sn;
+        ls_v3_segment_list sg;
+        rc = ls_v3_list_snapshots(st, gens.items[g].name, &sn, err);
+        if (rc != LS_OK) break;
+        for (size_t i = 0; i < sn.n; i++) {
+            int64_t t = sn.items[i].created_at_ns;
+            if (lo == 0 || t < lo) lo = t;
+            if (t > hi) hi = t;
+        }
+        ls_v3_snapshot_list_free(&sn);
+        rc = ls_v3_list_segments(st, gens.items[g].name, &sg, err);
+        if (rc != LS_OK) break;
+        for (size_t i = 0; i < sg.n; i++) {
+            int64_t t = sg.items[i].created_at_ns;
+            if (lo == 0 || t < lo) lo = t;
+            if (t > hi) hi = t;
+        }
+        ls_v3_segment_list_free(&sg);
+    }
+    ls_v3_generation_list_free(&gens);
+    *lo_out = lo;
+    *hi_out = hi;
+    return rc;
+}
+
+ls_code ls_restore_prefers_v03(ls_storage *st, int64_t timestamp_ns, bool *use_v03, ls_err *err) {
+    *use_v03 = false;
+    int64_t v3_lo = 0, v3_hi = 0;
+    ls_code rc = v03_time_bounds(st, &v3_lo, &v3_hi, err);
+    if (rc != LS_OK) return rc;
+    if (v3_hi == 0) return LS_OK; /* 1. no v0.3 data */
+    int64_t ltx_lo = 0, ltx_hi = 0;
+    rc = ls_restore_time_bounds(st, &ltx_lo, &ltx_hi, err);
+    if (rc != LS_OK) return rc;
+    if (ltx_hi == 0) { /* 2. only v0.3 data */
+        *use_v03 = true;
+        return LS_OK;
+    }
+    if (timestamp_ns == 0) { /* 4. newest backup wins */
+        *use_v03 = v3_hi > ltx_hi;
+        return LS_OK;
+    }
+    /* 3. best snapshot for the timestamp in each layout. */
+    ls_v3_snapshot_list all;
+    rc = ls_v3_list_all_snapshots(st, &all, err);
+    if (rc != LS_OK) return rc;
+    int64_t v3_best = 0;
+    bool v3_found = false;
+    for (size_t i = 0; i < all.n; i++) {
+        int64_t t = all.items[i].created_at_ns;
+        if (t <= timestamp_ns && (!v3_found || t > v3_best)) {
+            v3_best = t;
+            v3_found = true;
+        }
+    }
+    ls_v3_snapshot_list_free(&all);
+    ls_ltx_file_list snaps;
+    rc = ls_ltx_list(st, LS_LTX_SNAPSHOT_LEVEL, 0, true, &snaps, err);
+    if (rc != LS_OK) return rc;
+    const ls_ltx_file *ltx_best = NULL;
+    for (size_t i = 0; i < snaps.n; i++)
+        if (snaps.items[i].created_at_ns < timestamp_ns) ltx_best = &snaps.items[i];
+    *use_v03 = v3_found && (!ltx_best || v3_best > ltx_best->created_at_ns);
+    ls_ltx_file_list_free(&snaps);
+    return LS_OK;
+}
+
+static ls_code refuse_v03(ls_err *err) {
+    return ls_err_set(err, LS_ERR_UNSUPPORTED,
+                      "the best backup on this replica is in the Litestream v0.3 layout "
+                      "(generations/), and restoring v0.3 backups is not supported by this build "
+                      "yet; restore the v0.5 LTX data with an explicit TXID instead");
+}
+
+ls_code ls_restore_check_v03(ls_storage *st, int64_t timestamp_ns, ls_err *err) {
+    bool v3 = false;
+    ls_code rc = ls_restore_prefers_v03(st, timestamp_ns, &v3, err);
+    if (rc != LS_OK) return rc;
+    return v3 ? refuse_v03(err) : LS_OK;
 }
 
 /* ======================================================================== */
@@ -880,6 +979,12 @@ ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_r
     ls_code code = check_output(out, opts->force, err);
     if (code != LS_OK) return code;
     if (canceled(opts)) return ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
+
+    /* 8.2: without a TXID target the reference may choose v0.3 data. */
+    if (opts->txid == 0 && !opts->ltx_only) {
+        code = ls_restore_check_v03(st, opts->timestamp_ns, err);
+        if (code != LS_OK) return code;
+    }
 
     ls_restore_plan own_plan = {0};
     const ls_restore_plan *plan = opts->plan;

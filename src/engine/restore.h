@@ -102,6 +102,7 @@ typedef struct ls_restore_opts {
     const ls_restore_plan *plan; /* optional precomputed plan (e.g. the one a
                                     dry run showed); NULL = compute it */
     int merge_fanin;             /* files merged at once; 0 = 64 (min 2) */
+    bool ltx_only;               /* skip the v0.3 check (caller did it / follow) */
 } ls_restore_opts;
 
 typedef struct ls_restore_result {
@@ -129,10 +130,21 @@ void ls_restore_plan_free(ls_restore_plan *plan);
  * (listing times). Both 0 when the replica holds no LTX file. */
 ls_code ls_restore_time_bounds(ls_storage *st, int64_t *created_ns, int64_t *updated_ns,
                                ls_err *err);
-/* The CLI's pre-check for a timestamp restore from a replica URL (8.6):
- * empty replica -> LS_ERR_UNAVAILABLE "no backups found"; timestamp outside
- * [earliest, latest] -> LS_ERR_UNAVAILABLE "timestamp does not exist". */
+/* The CLI's pre-check for a timestamp restore from a replica URL (8.6), over
+ * LTX files and v0.3 snapshots/segments: empty replica -> LS_ERR_UNAVAILABLE
+ * "no backups found"; timestamp outside [earliest, latest] ->
+ * LS_ERR_UNAVAILABLE "timestamp does not exist". */
 ls_code ls_restore_check_timestamp(ls_storage *st, int64_t timestamp_ns, ls_err *err);
+
+/* v0.3 backups (8.2, 9.4). Restoring the v0.3 layout is not implemented
+ * yet; this is its hook. ls_restore_prefers_v03() applies the reference's
+ * choice between v0.3 and LTX data (only meaningful without a TXID target);
+ * ls_restore_check_v03() turns "v0.3 would be chosen" into LS_ERR_UNSUPPORTED
+ * with a clear message, so a replica whose best backup is v0.3 is never
+ * silently restored from older LTX data. ls_restore_run() calls it when
+ * txid == 0 and !opts->ltx_only. */
+ls_code ls_restore_prefers_v03(ls_storage *st, int64_t timestamp_ns, bool *use_v03, ls_err *err);
+ls_code ls_restore_check_v03(ls_storage *st, int64_t timestamp_ns, ls_err *err);
 
 /* Plans (unless opts->plan) and applies (8.4). Output exists (or one of its
  * -wal/-shm/-journal sidecars) and !force -> LS_ERR_EXISTS "cannot restore,

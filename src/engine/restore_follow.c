@@ -365,7 +365,8 @@ ls_code ls_restore_follow(ls_storage *st, const ls_follow_opts *opts, ls_err *er
     }
 
     ls_restore_opts ro = {.output = out, .integrity = opts->integrity,
-                          .parallelism = opts->parallelism, .cancel = opts->cancel};
+                          .parallelism = opts->parallelism, .cancel = opts->cancel,
+                          .ltx_only = true /* v0.3 cannot be followed (8.2) */};
     ls_restore_result res;
     ls_code rc = ls_restore_run(st, &ro, &res, err);
     if (rc != LS_OK) return rc;

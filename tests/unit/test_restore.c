@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "engine/restore.h"
@@ -1133,6 +1134,76 @@ static void test_follow(void **state) {
     assert_non_null(strstr(t.err.msg, "no -txid file found"));
 }
 
+/* A v0.3 object with a given mtime (listing only: contents never read). */
+static void put_v03(fx *f, const char *rel, int64_t mtime_ms) {
+    char *p = ls_path_join(f->root, rel);
+    char *d = ls_path_dir(p);
+    ls_err err;
+    assert_int_equal(ls_mkdir_p(d, 0700, &err), LS_OK);
+    lst_write_file(p, "v03", 3);
+    struct timespec ts[2];
+    ts[0].tv_sec = ts[1].tv_sec = (time_t)(mtime_ms / 1000);
+    ts[0].tv_nsec = ts[1].tv_nsec = (long)(mtime_ms % 1000) * 1000000L;
+    assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+    free(d);
+    free(p);
+}
+
+#define GEN "generations/0123456789abcdef/"
+
+static void test_v03_choice(void **state) {
+    fx *f = *state;
+    bool v3 = true;
+    ls_err err;
+    ls_restore_result res;
+    /* No data at all: LTX (and then nothing to restore). */
+    assert_int_equal(ls_restore_prefers_v03(f->st, 0, &v3, &err), LS_OK);
+    assert_false(v3);
+    /* Only v0.3 data: v0.3 would be chosen -> clear refusal. */
+    put_v03(f, GEN "snapshots/00000000.snapshot.lz4", 500);
+    assert_int_equal(ls_restore_prefers_v03(f->st, 0, &v3, &err), LS_OK);
+    assert_true(v3);
+    assert_int_equal(restore_none(f, LS_RESTORE_FETCH_AUTO, false, NULL, NULL, NULL, &res, &err),
+                     LS_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err.msg, "v0.3"));
+    assert_false(path_exists(f->out));
+    /* LTX newer than v0.3: LTX. */
+    put_small_chain(f->st); /* created 1 s .. 3 s */
+    assert_int_equal(ls_restore_prefers_v03(f->st, 0, &v3, &err), LS_OK);
+    assert_false(v3);
+    assert_int_equal(restore_none(f, LS_RESTORE_FETCH_AUTO, false, NULL, NULL, NULL, &res, &err),
+                     LS_OK);
+    ls_restore_result_free(&res);
+    unlink(f->out);
+    /* Timestamp: v0.3 snapshot (0.5 s) and no LTX level-9 snapshot -> v0.3. */
+    assert_int_equal(ls_restore_prefers_v03(f->st, INT64_C(2500) * 1000000, &v3, &err), LS_OK);
+    assert_true(v3);
+    /* ...unless an LTX snapshot is newer than the v0.3 one. */
+    put_snapshot_pages(f->st, 9, 1, 8, 1); /* created 1 s */
+    assert_int_equal(ls_restore_prefers_v03(f->st, INT64_C(2500) * 1000000, &v3, &err), LS_OK);
+    assert_false(v3);
+    /* A newer v0.3 segment makes v0.3 the latest backup. */
+    put_v03(f, GEN "wal/00000000_00000000.wal.lz4", 10000);
+    assert_int_equal(ls_restore_prefers_v03(f->st, 0, &v3, &err), LS_OK);
+    assert_true(v3);
+    assert_int_equal(restore_none(f, LS_RESTORE_FETCH_AUTO, false, NULL, NULL, NULL, &res, &err),
+                     LS_ERR_UNSUPPORTED);
+    /* A TXID target or ltx_only restores LTX data regardless. */
+    ls_restore_opts o = {.output = f->out, .integrity = LS_INTEGRITY_NONE, .txid = 3};
+    assert_int_equal(ls_restore_run(f->st, &o, &res, &err), LS_OK);
+    ls_restore_result_free(&res);
+    unlink(f->out);
+    o.txid = 0;
+    o.ltx_only = true;
+    assert_int_equal(ls_restore_run(f->st, &o, &res, &err), LS_OK);
+    ls_restore_result_free(&res);
+    /* The timestamp pre-check spans v0.3 data too. */
+    assert_int_equal(ls_restore_check_timestamp(f->st, INT64_C(600) * 1000000, &err), LS_OK);
+    assert_int_equal(ls_restore_check_timestamp(f->st, INT64_C(9000) * 1000000, &err), LS_OK);
+    assert_int_equal(ls_restore_check_timestamp(f->st, INT64_C(11000) * 1000000, &err),
+                     LS_ERR_UNAVAILABLE);
+}
+
 static void test_txid_file(void **state) {
     fx *f = *state;
     uint64_t tx = 7;
@@ -1188,6 +1259,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_integrity_failure_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txid_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_v03_choice, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
