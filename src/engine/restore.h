@@ -5,11 +5,12 @@
  * A restore never writes the output path directly: pages are streamed into
  * "<output>.tmp" (created beside it), which is fsynced, integrity-checked
  * and renamed into place only when complete; on any failure or cancellation
- * the temp file (and any -wal/-shm it grew) is removed and the output path
- * is left exactly as it was.
+ * the temp file (and any -wal/-shm it grew, and the work directory below)
+ * is removed and the output path is left exactly as it was.
  *
- * Memory is bounded by (number of plan files) x (one page + one compressed
- * page) plus fixed copy buffers, independent of the database size.
+ * Memory is bounded by min(plan files, merge fan-in) x (one page + one
+ * compressed page) plus fixed buffers (1 MiB write coalescing, 128 KiB per
+ * download worker), independent of the database size.
  *
  * Fetching (opts.fetch / opts.parallelism): in STREAM mode every plan file
  * is read straight from the backend by the k-way merge through a resumable
