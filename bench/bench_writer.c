@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
     double rate = 0, seconds = 0;
     long long count = 0, ckpt_every = 0, start_id = 0;
     int row_size = 1024;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
@@ -74,7 +74,6 @@ int main(int argc, char **argv) {
             fprintf(stderr, "bench_writer: unknown flag %s\n", a);
             return 2;
         }
-        i++;
     }
     if (!path || (seconds <= 0 && count <= 0) || row_size < 0 || row_size > 1 << 20) {
         fprintf(stderr, "usage: bench_writer -db PATH [-rate N] (-seconds S | -count N) "
