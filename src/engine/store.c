@@ -226,6 +226,9 @@ static void job_sync(store_db *d) {
     ls_sync_result res;
     memset(&res, 0, sizeof(res));
     d->job_rc = ls_db_sync(d->db, &res, &d->job_err);
+    if (res.wrote && res.snapshot)
+        ls_info("snapshot written", "db", ls_db_path(d->db), "txid", LS_HEX16(res.txid), "reason",
+                res.reason ? res.reason : "");
     /* upload whatever exists locally, even after a sync error */
     upload_all(d, false);
 }
