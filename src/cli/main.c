@@ -12,16 +12,16 @@
 #include "cli/commands.h"
 
 const cli_command ls_commands[] = {
-    {"databases", "List databases specified in config file", cmd_databases, false},
+    {"databases", "list databases specified in config file", cmd_databases, false},
     {"ltx", "list available LTX files for a database", cmd_ltx, false},
-    {"mcp", "Serves the MCP tools over stdio (or HTTP with -addr)", cmd_mcp, false},
-    {"replicate", "Runs a server to replicate databases", cmd_replicate, false},
-    {"reset", "Clears local Litestream state for a database", cmd_reset, false},
+    {"mcp", "serves the MCP tools over stdio (or HTTP with -addr)", cmd_mcp, false},
+    {"replicate", "runs a server to replicate databases", cmd_replicate, false},
+    {"reset", "reset local state for a database", cmd_reset, false},
     {"restore", "recovers database backup from a replica", cmd_restore, false},
     {"snapshots", "list available snapshots for a database", cmd_snapshots, false},
     {"wal", "deprecated alias of ltx", cmd_wal, true},
-    {"status", "Displays replication status of databases", cmd_status, false},
-    {"version", "Prints the binary version", cmd_version, false},
+    {"status", "display replication status for databases", cmd_status, false},
+    {"version", "prints the binary version", cmd_version, false},
 };
 const int ls_command_count = (int)(sizeof(ls_commands) / sizeof(ls_commands[0]));
 
