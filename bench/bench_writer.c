@@ -16,8 +16,9 @@
  * size would be wrong after a WAL restart, because SQLite rewrites the file
  * from the start without shrinking it. The hook also performs SQLite's
  * default auto-checkpoint (PASSIVE at >= 1000 frames), which installing a
- * hook would otherwise disable. Prints a summary line:
- *   commits=N seconds=S rate=R/s
+ * hook would otherwise disable. Prints a summary line (cpu_s: the writer's
+ * own user+system CPU time):
+ *   commits=N seconds=S rate=R/s cpu_s=C
  * Rows: t(id INTEGER PRIMARY KEY, ts INTEGER, payload BLOB) — payload is
  * random bytes (incompressible) of -row-size bytes (default 1024).
  */
@@ -27,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -162,7 +164,11 @@ int main(int argc, char **argv) {
         }
     }
     double secs = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
-    printf("commits=%lld seconds=%.3f rate=%.1f/s\n", n, secs, secs > 0 ? (double)n / secs : 0);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                 (double)ru.ru_stime.tv_usec / 1e6;
+    printf("commits=%lld seconds=%.3f rate=%.1f/s cpu_s=%.3f\n", n, secs, secs > 0 ? (double)n / secs : 0, cpu);
     if (log) fclose(log);
     free(payload);
     sqlite3_free(walpath);
