@@ -42,6 +42,7 @@ fi
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/lsbench-XXXXXX)}
 mkdir -p "$OUT"
 T_START=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 PIDS=()
 cleanup() {
@@ -412,6 +413,7 @@ row "initial sync of the restore DB (s, info)" "$(fmt "${M[restore_ours.initial_
 {
   echo
   echo "Replication benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, phases ${PHASE}s, idle ${IDLE}s, restore ${M[restore.db_mib]:-?} MiB$([ "$QUICK" = 1 ] && echo ' (BENCH_QUICK)')"
+  echo "load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on this machine skew rates and lags)"
   echo "ours: $("$OURS" version 2>/dev/null | head -1); reference: Litestream $("$REF" version)"
   printf '%-44s | %12s | %12s | %8s | %-22s | %s\n' metric ours reference ratio target result
   printf '%s\n' "---------------------------------------------+--------------+--------------+----------+------------------------+-------"
