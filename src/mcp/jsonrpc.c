@@ -524,7 +524,7 @@ static json_t *tool_result_json(ls_mcp_session *s, ls_mcp_tool_result *tr) {
     json_t *res = json_object();
     json_t *content = json_array();
     if (tr->status == LS_MCP_TOOL_OK) {
-        char *text = json_dumps(tr->value, JSON_INDENT(2));
+        char *text = json_dumps(tr->value, JSON_COMPACT);
         json_array_append_new(content, json_pack("{s:s,s:s}", "type", "text", "text", text ? text : "{}"));
         free(text);
         json_object_set_new(res, "content", content);

@@ -341,6 +341,17 @@ static void add_local(json_t *o, const ls_db_config *db, uint64_t *local_txid) {
     json_object_set_new(o, "wal_size", json_integer(wal));
 }
 
+static void add_live_local(json_t *o, const ls_db_config *db, const ls_db_status *d) {
+    char *meta = ls_config_db_meta_path(db);
+    if (meta) json_object_set_new(o, "meta_path", json_string(meta));
+    free(meta);
+    json_object_set_new(o, "exists", json_boolean(d->exists));
+    json_object_set_new(o, "local_status",
+                        json_string(!d->exists ? "no database" : d->txid ? "ok" : "not initialized"));
+    json_object_set_new(o, "db_size", json_integer(d->db_size > 0 ? d->db_size : 0));
+    json_object_set_new(o, "wal_size", json_integer(d->wal_size > 0 ? d->wal_size : 0));
+}
+
 json_t *ls_mcp_db_entry(ls_mcp *m, const ls_mcp_cfg *c, const ls_db_config *db, bool remote) {
     json_t *o = json_object();
     char hex[17];
@@ -356,14 +367,6 @@ json_t *ls_mcp_db_entry(ls_mcp *m, const ls_mcp_cfg *c, const ls_db_config *db, 
     json_object_set_new(o, "path", json_string(db->path));
     json_object_set_new(o, "database", json_string(db->path));
     uint64_t local = 0;
-    add_local(o, db, &local);
-
-    json_t *rep = json_object();
-    json_object_set_new(rep, "name", json_string(replica_name(db)));
-    json_object_set_new(rep, "type", json_string(ls_replica_type_name(db->replica->client.type)));
-    char *url = replica_url(db);
-    json_object_set_new(rep, "url", json_string(url ? url : ""));
-    free(url);
 
     long idx = c->is_server_config && m->store ? ls_store_find(m->store, db->path) : -1;
     ls_store_db_status *live = NULL;
@@ -374,11 +377,21 @@ json_t *ls_mcp_db_entry(ls_mcp *m, const ls_mcp_cfg *c, const ls_db_config *db, 
             live = NULL;
         }
     }
+    if (live) add_live_local(o, db, &live->db);
+    else add_local(o, db, &local);
+
+    json_t *rep = json_object();
+    json_object_set_new(rep, "name", json_string(replica_name(db)));
+    json_object_set_new(rep, "type", json_string(ls_replica_type_name(db->replica->client.type)));
+    char *url = replica_url(db);
+    json_object_set_new(rep, "url", json_string(url ? url : ""));
+    free(url);
+
     const char *status;
     uint64_t remote_txid = 0;
     int64_t last_sync = 0, lag_ns = 0;
     if (live) {
-        local = live->db.txid ? live->db.txid : local;
+        local = live->db.txid;
         const ls_replica_status *rs = live->nreplicas ? &live->replicas[0] : NULL;
         status = rs ? replica_state_name(rs->state) : "idle";
         if (live->db.last_error != LS_OK && strcmp(status, "stopped") != 0) status = "error";
