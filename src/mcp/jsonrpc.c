@@ -329,7 +329,7 @@ ls_mcp_parse_rc ls_mcp_parse(const char *body, size_t len, ls_mcp_msg **out, cha
     *out = NULL;
     *reply = NULL;
     json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root) {
         char msg[256];
         snprintf(msg, sizeof(msg), "Parse error: %s (line %d, column %d)", jerr.text, jerr.line,
