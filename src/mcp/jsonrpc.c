@@ -42,7 +42,7 @@ ls_code ls_mcp_new(const ls_mcp_opts *o, ls_mcp **out, ls_err *err) {
     ls_mcp *m = calloc(1, sizeof(*m));
     if (!m) return ls_err_set(err, LS_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&m->mu, NULL);
-    m->config_path = ls_strdup(o->config_path ? o->config_path : "");
+    m->config_path = o->config_path && *o->config_path ? ls_path_abs(o->config_path) : ls_strdup("");
     m->config = o->config;
     m->expand_env = o->expand_env;
     m->store = o->store;
