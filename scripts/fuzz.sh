@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 SECS=${1:-60}
 JOBS=$(nproc 2>/dev/null || echo 2)
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DLS_FUZZ=ON -DCMAKE_C_COMPILER=clang >/dev/null
-cmake --build build-fuzz -j"$JOBS" >/dev/null
+targets=()
+for f in fuzz/fuzz_*.c; do targets+=(--target "$(basename "$f" .c)"); done
+[ ${#targets[@]} -gt 0 ] && cmake --build build-fuzz -j"$JOBS" "${targets[@]}" >/dev/null
 found=0
 for bin in build-fuzz/fuzz_*; do
   [ -x "$bin" ] || continue
