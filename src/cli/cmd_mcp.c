@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 #include "cli/replica_open.h"
@@ -95,6 +97,28 @@ void cli_mcp_stop(ls_mcp *m, ls_mcp_http *h) {
     ls_mcp_free(m);
 }
 
+/* stdio mode: a signal cancels every call, waits up to 10 s for them to
+ * clean up, then exits. */
+static void *stdio_signal_main(void *arg) {
+    ls_mcp *m = arg;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    int sig = 0;
+    sigwait(&set, &sig);
+    ls_info("signal received, stopping MCP server");
+    ls_mcp_cancel_all(m);
+    int64_t end = ls_monotonic_ns() + 10 * LS_NS_PER_SEC;
+    while (ls_mcp_calls_in_flight(m) > 0 && ls_monotonic_ns() < end) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fflush(stdout);
+    _exit(0);
+    return NULL;
+}
+
 int cmd_mcp(const cli_command *cmd, int argc, char **argv) {
     (void)cmd;
     const char *config_path = NULL, *addr = NULL, *log_level = NULL;
@@ -139,8 +163,16 @@ int cmd_mcp(const cli_command *cmd, int argc, char **argv) {
     }
     int rc = 0;
     if (!addr) {
-        /* The server reloads the file itself when it changes. */
+        /* The server reloads the file itself when it changes. SIGINT/SIGTERM
+         * cancel running calls (a restore removes its temp file) and exit. */
         signal(SIGPIPE, SIG_IGN);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        pthread_t th;
+        if (pthread_create(&th, NULL, stdio_signal_main, m) == 0) pthread_detach(th);
         rc = ls_mcp_stdio_run(m, stdin, stdout);
         ls_mcp_free(m);
         ls_config_free(cfg);

@@ -128,6 +128,14 @@ void ls_mcp_cancel_all(ls_mcp *m) {
     pthread_mutex_unlock(&m->mu);
 }
 
+size_t ls_mcp_calls_in_flight(ls_mcp *m) {
+    size_t n = 0;
+    pthread_mutex_lock(&m->mu);
+    for (ls_mcp_inflight *f = m->inflight; f; f = f->next) n++;
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
 /* ---- sessions --------------------------------------------------------- */
 
 #define SESSION_MAX 4096

@@ -94,14 +94,18 @@ ls_code ls_mcp_new(const ls_mcp_opts *opts, ls_mcp **out, ls_err *err);
 /* Cancels nothing: stop transports first. */
 void ls_mcp_free(ls_mcp *m);
 
-/* Sets the cancel flag of every tool call in flight (shutdown). */
+/* Sets the cancel flag of every tool call in flight, and of every call
+ * started afterwards (shutdown). */
 void ls_mcp_cancel_all(ls_mcp *m);
+/* Number of tool calls in flight. */
+size_t ls_mcp_calls_in_flight(ls_mcp *m);
 
 /* ---- stdio ------------------------------------------------------------ */
 
-/* Serves one client on in/out until EOF on in (then cancels calls still
- * running and waits for them). Tool calls run on their own threads so
- * notifications/cancelled can reach them. Returns 0, or 1 on an I/O error. */
+/* Serves one client on in/out until EOF on in (then waits for the calls
+ * still running and writes their answers). Tool calls run on their own
+ * threads so notifications/cancelled can reach them. Returns 0, or 1 on an
+ * I/O error. */
 int ls_mcp_stdio_run(ls_mcp *m, FILE *in, FILE *out);
 
 /* ---- HTTP ------------------------------------------------------------- */

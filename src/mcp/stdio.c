@@ -144,13 +144,10 @@ int ls_mcp_stdio_run(ls_mcp *m, FILE *in, FILE *out) {
         ls_mcp_msg_free(msg);
     }
     free(buf);
-    /* stdin closed: the client is gone; stop what still runs. */
+    /* stdin closed: finish (and answer) the calls still running. A client
+     * that wants them stopped sends notifications/cancelled first, or
+     * SIGTERM (cmd_mcp cancels everything then). */
     pthread_mutex_lock(&c.mu);
-    if (c.workers) {
-        pthread_mutex_unlock(&c.mu);
-        ls_mcp_cancel_all(m);
-        pthread_mutex_lock(&c.mu);
-    }
     while (c.workers) pthread_cond_wait(&c.cv, &c.mu);
     pthread_mutex_unlock(&c.mu);
     ls_mcp_session_put(c.s);

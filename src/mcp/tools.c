@@ -416,7 +416,10 @@ static void list_dbs(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r, bool f
         if (atomic_load(&c->cancel)) break;
         json_array_append_new(arr, ls_mcp_db_entry(m, &cfg, db, true));
     }
-    if (want && json_array_size(arr) == 0) {
+    if (atomic_load(&c->cancel)) {
+        r->status = LS_MCP_TOOL_CANCELLED;
+        json_decref(arr);
+    } else if (want && json_array_size(arr) == 0) {
         char list[800] = "";
         size_t len = 0;
         for (size_t i = 0; i < cfg.cfg->ndbs && len + 8 < sizeof(list); i++) {

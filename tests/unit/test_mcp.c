@@ -437,6 +437,33 @@ static void test_http(void **state) {
     ls_mcp_free(m);
 }
 
+static void test_no_secrets(void **state) {
+    fx *f = *state;
+    char yml[8192], cfg[4200];
+    snprintf(cfg, sizeof(cfg), "%s/s3.yml", f->dir);
+    snprintf(yml, sizeof(yml),
+             "dbs:\n  - path: %s/app.db\n    replica:\n      url: "
+             "s3://bucket/db?endpoint=http://127.0.0.1:1&secret-access-key=TOPSECRET\n"
+             "      access-key-id: AKIAEXAMPLE\n",
+             f->dir);
+    write_text(cfg, yml);
+    char args[4300];
+    snprintf(args, sizeof(args), "{\"config\":\"%s\"}", cfg);
+    bool ie;
+    json_t *r = call_tool(f->m, "litestream_databases", args, &ie);
+    char *txt = json_dumps(r, 0);
+    if (!ie) assert_non_null(strstr(txt, "s3://bucket/db"));
+    assert_null(strstr(txt, "TOPSECRET"));
+    free(txt);
+    json_decref(r);
+    snprintf(args, sizeof(args), "{\"config\":\"%s\",\"path\":\"%s/app.db\"}", cfg, f->dir);
+    r = call_tool(f->m, "litestream_ltx", args, &ie);
+    txt = json_dumps(r, JSON_ENCODE_ANY);
+    assert_null(strstr(txt, "TOPSECRET"));
+    free(txt);
+    json_decref(r);
+}
+
 int main(void) {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
@@ -446,6 +473,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_output_paths, setup, teardown),
         cmocka_unit_test(test_parse_addr),
+        cmocka_unit_test_setup_teardown(test_no_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_http, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
