@@ -162,6 +162,25 @@ check "GET /sse announces the endpoint" grep -q '^data: /messages?sessionId=' "$
 req POST "/messages?sessionId=nope" '{"jsonrpc":"2.0","id":1,"method":"ping"}' "${J[@]}"
 check_eq "legacy POST with unknown session -> 404" 404 "$CODE"
 
+# v0.3 replicas (shared golden fixture): generations and their segments
+V3="${LS_SHARED_DIR:-$LS_SOURCE_DIR/../shared}/testdata/golden/v03-replica"
+if [ -d "$V3" ]; then
+  req GET "/mcp/tools/litestream_generations?path=file://$V3" ""
+  check_eq "v0.3 generations -> 200" 200 "$CODE"
+  check "v0.3 generation listed" has '"generation": "0000000000000000"'
+  check "v0.3 generation counts segments" has '"wal_segments": 6'
+  req GET "/mcp/tools/litestream_ltx?path=file://$V3&generation=0000000000000000" ""
+  check "v0.3 ltx entries carry generation and index" bash -c 'grep -q "\"generation\": \"0000000000000000\"" <<<"$0" && grep -q "\"index\": 2" <<<"$0"' "$BODY"
+  req GET "/mcp/tools/litestream_ltx?path=file://$V3&generation=0000000000000000&index=1" ""
+  check_eq "v0.3 index filter" 1 "$(grep -c '"offset"' <<<"$(sed -n '/"files"/,/"ltx_files"/p' <<<"$BODY")")"
+  req GET "/mcp/tools/litestream_snapshots?path=file://$V3" ""
+  check "v0.3 snapshots listed with generation and index" has '"index": 0'
+  req GET "/mcp/tools/litestream_ltx?path=file://$V3&generation=00000000000000ff" ""
+  check_eq "unknown generation -> 404" 404 "$CODE"
+else
+  echo "SKIP: shared v0.3 fixture absent ($V3)"
+fi
+
 # still alive after all of that
 req GET /mcp/tools/litestream_version ""
 check_eq "server still answers" 200 "$CODE"
