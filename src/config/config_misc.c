@@ -95,7 +95,7 @@ const ls_db_config *ls_config_find_db(const ls_config *cfg, const char *path) {
 static const bool replica_supported[] = {
     [LS_REPLICA_UNKNOWN] = false,
     [LS_REPLICA_FILE] = true,
-    [LS_REPLICA_S3] = false, /* next */
+    [LS_REPLICA_S3] = true,
     [LS_REPLICA_GS] = false,
     [LS_REPLICA_ABS] = false,
     [LS_REPLICA_SFTP] = false,

@@ -167,5 +167,8 @@ void ls_object_info_free(ls_object_info *o);
 ls_code ls_storage_file_open(const char *root, ls_storage **out, ls_err *err);
 /* Root directory of a file backend (NULL for other backends). */
 const char *ls_storage_file_root(const ls_storage *s);
+/* s3 backend: ls_storage_s3_open(const ls_s3_opts *, ls_storage **,
+ * ls_err *) and its options are declared in storage/s3.h (kept apart so
+ * this header does not grow libcurl-specific options). */
 
 #endif
