@@ -138,36 +138,47 @@ static ls_code build_store(const ls_config *cfg, const ls_store_opts *sopts, ls_
         spec.db.truncate_page_n = dc->truncate_page_n.v;
         spec.db.max_sync_wal_bytes = dc->max_sync_wal_bytes.v;
         spec.monitor_interval_ns = dc->monitor_interval.v;
-        ls_replica *rep = NULL;
-        ls_storage *storage = NULL;
-        rc = cli_open_replica_storage(&dc->replica->client, &storage, err);
-        if (rc != LS_OK) {
-            ls_err_wrap(err, "%s", dc->path);
+        size_t nrep = ls_db_config_replica_count(dc);
+        ls_replica **reps = calloc(nrep ? nrep : 1, sizeof(ls_replica *));
+        if (!reps) {
+            rc = ls_err_set(err, LS_ERR_NOMEM, "out of memory");
             break;
         }
-        ls_replica_opts ro = {
-            .name = dc->replica->name.v ? dc->replica->name.v : ls_replica_type_name(dc->replica->client.type),
-            .storage = storage,
-            .sync_interval_ns = dc->replica->client.sync_interval,
-            .max_sync_ltx_files = (int)dc->replica->client.max_sync_ltx_files,
-            .auto_recover = dc->replica->client.auto_recover,
-        };
-        rc = ls_replica_new(&ro, &rep, err);
-        if (rc != LS_OK) {
-            ls_storage_close(storage);
-            break;
+        size_t made = 0;
+        for (; made < nrep; made++) {
+            const ls_replica_config *rcfg = ls_db_config_replica_at(dc, made);
+            ls_storage *storage = NULL;
+            rc = cli_open_replica_storage(&rcfg->client, &storage, err);
+            if (rc != LS_OK) {
+                ls_err_wrap(err, "%s: %s", dc->path, rcfg->field);
+                break;
+            }
+            ls_replica_opts ro = {
+                .name = rcfg->name.v ? rcfg->name.v : ls_replica_type_name(rcfg->client.type),
+                .storage = storage,
+                .sync_interval_ns = rcfg->client.sync_interval,
+                .max_sync_ltx_files = (int)rcfg->client.max_sync_ltx_files,
+                .auto_recover = rcfg->client.auto_recover,
+            };
+            rc = ls_replica_new(&ro, &reps[made], err);
+            if (rc != LS_OK) {
+                ls_storage_close(storage);
+                break;
+            }
+            char iv[32];
+            ls_format_duration(ro.sync_interval_ns, iv, sizeof(iv));
+            ls_info("replicating to", "db", dc->path, "name", ro.name, "type", storage->type,
+                    "sync-interval", iv, "url", storage->url ? storage->url : "");
         }
-        spec.replicas = &rep;
-        spec.nreplicas = 1;
-        rc = ls_store_add_db(st, &spec, err);
-        if (rc != LS_OK) {
-            ls_replica_free(rep);
-            break;
+        if (rc == LS_OK) {
+            spec.replicas = reps;
+            spec.nreplicas = nrep;
+            rc = ls_store_add_db(st, &spec, err);
+            if (rc == LS_OK) made = 0; /* the store owns them now */
         }
-        char iv[32];
-        ls_format_duration(ro.sync_interval_ns, iv, sizeof(iv));
-        ls_info("replicating to", "db", dc->path, "name", ro.name, "type", storage->type,
-                "sync-interval", iv, "url", storage->url ? storage->url : "");
+        for (size_t k = 0; k < made; k++) ls_replica_free(reps[k]);
+        free(reps);
+        if (rc != LS_OK) break;
     }
     if (rc != LS_OK) {
         ls_store_free(st);

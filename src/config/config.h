@@ -286,8 +286,12 @@ typedef struct ls_db_config {
     ls_cfg_int truncate_page_n;     /* default 121359; 0 -> default */
     ls_cfg_int max_sync_wal_bytes;  /* default 67108864; 0 = unlimited */
     ls_cfg_bool restore_if_db_not_exists;
-    ls_replica_config *replica;     /* never NULL after a successful load */
-    bool replica_from_list;         /* given as deprecated `replicas:` */
+    ls_replica_config *replica;     /* never NULL after a successful load;
+                                       the first of the replicas */
+    bool replica_from_list;         /* given as the `replicas:` list */
+    ls_replica_config **extra_replicas; /* replicas[1..] of a `replicas:` list
+                                       (this build replicates to every one) */
+    size_t nextra_replicas;
 } ls_db_config;
 
 typedef struct ls_level_config {
@@ -366,6 +370,11 @@ void ls_config_free(ls_config *cfg);
  * longer supported"; n == 0 -> "must specify at least one replica URL for P". */
 ls_code ls_config_from_url_mode(const char *db_path, const char *const *urls, size_t n,
                                 ls_config **out, ls_err *err);
+
+/* Number of replicas of a database entry (1 + extra_replicas), and the
+ * i-th one (0 = db->replica). */
+size_t ls_db_config_replica_count(const ls_db_config *db);
+const ls_replica_config *ls_db_config_replica_at(const ls_db_config *db, size_t i);
 
 /* The database entry whose expanded path equals abs_path (also expands
  * abs_path itself first), or NULL. Directory entries never match. */

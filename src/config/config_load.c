@@ -765,6 +765,19 @@ static void db_free_fields(ls_db_config *db) {
     free(db->meta_path.v);
     free(db->meta_dir.v);
     replica_free(db->replica);
+    for (size_t i = 0; i < db->nextra_replicas; i++) replica_free(db->extra_replicas[i]);
+    free(db->extra_replicas);
+    db->extra_replicas = NULL;
+    db->nextra_replicas = 0;
+}
+
+size_t ls_db_config_replica_count(const ls_db_config *db) {
+    return (db->replica ? 1 : 0) + db->nextra_replicas;
+}
+
+const ls_replica_config *ls_db_config_replica_at(const ls_db_config *db, size_t i) {
+    if (i == 0) return db->replica;
+    return i - 1 < db->nextra_replicas ? db->extra_replicas[i - 1] : NULL;
 }
 
 static ls_code parse_db(pctx *c, yaml_node_t *m, size_t idx, ls_db_config *db) {
@@ -836,20 +849,29 @@ static ls_code parse_db(pctx *c, yaml_node_t *m, size_t idx, ls_db_config *db) {
         snprintf(sub, sizeof(sub), "%s.replica", path);
         return parse_replica(c, replica, replica_line, sub, &db->replica);
     }
-    if (nlist > 1)
-        return cfg_err(c->err, replicas_line,
-                       "%s.replicas: multiple replicas on a single database are no longer supported",
-                       path);
-    if (nlist == 1) {
-        yaml_node_t *r0 = node_at(c, replicas->data.sequence.items.start[0]);
-        if (!r0) return cfg_err(c->err, NLINE(replicas), "%s.replicas: malformed list", path);
-        char sub[96];
-        snprintf(sub, sizeof(sub), "%s.replicas[0]", path);
-        db->replica_from_list = true;
-        rc = visit(c, r0);
-        if (rc) return rc;
-        return parse_replica(c, r0, 0, sub, &db->replica);
+    if (nlist > 1) {
+        /* The reference refuses several replicas per database; this build
+         * replicates to each of them, every one with its own position. */
+        db->extra_replicas = calloc(nlist - 1, sizeof(ls_replica_config *));
+        if (!db->extra_replicas) return nomem(c->err);
     }
+    for (size_t k = 0; k < nlist; k++) {
+        yaml_node_t *rk = node_at(c, replicas->data.sequence.items.start[k]);
+        if (!rk) return cfg_err(c->err, NLINE(replicas), "%s.replicas: malformed list", path);
+        char sub[96];
+        snprintf(sub, sizeof(sub), "%s.replicas[%zu]", path, k);
+        db->replica_from_list = true;
+        rc = visit(c, rk);
+        if (rc) return rc;
+        if (k == 0) {
+            rc = parse_replica(c, rk, 0, sub, &db->replica);
+        } else {
+            rc = parse_replica(c, rk, 0, sub, &db->extra_replicas[k - 1]);
+            if (db->extra_replicas[k - 1]) db->nextra_replicas = k;
+        }
+        if (rc) return rc;
+    }
+    if (nlist > 0) return LS_OK;
     /* No replica: reported after structural validation (see validate). */
     return LS_OK;
 }
@@ -1215,12 +1237,18 @@ static ls_code validate(ls_config *cfg, ls_err *err) {
             return verr(err, db->snapshot_retention.line, field,
                         "snapshot retention must be greater than 0", FD(db->snapshot_retention.v));
         }
-        ls_replica_config *rc = db->replica;
-        if (rc && rc->settings.sync_interval.set && rc->settings.sync_interval.v <= 0) {
-            snprintf(field, sizeof(field), "dbs[%s].%s.sync-interval", id,
-                     db->replica_from_list ? "replicas[0]" : "replica");
-            return verr(err, rc->settings.sync_interval.line, field,
-                        "sync interval must be greater than 0", FD(rc->settings.sync_interval.v));
+        for (size_t k = 0; k < ls_db_config_replica_count(db); k++) {
+            const ls_replica_config *rc = ls_db_config_replica_at(db, k);
+            /* 0 is our extension (ship every change as soon as it is seen);
+             * the reference requires > 0. */
+            if (rc && rc->settings.sync_interval.set && rc->settings.sync_interval.v < 0) {
+                char which[32];
+                if (db->replica_from_list) snprintf(which, sizeof(which), "replicas[%zu]", k);
+                else snprintf(which, sizeof(which), "replica");
+                snprintf(field, sizeof(field), "dbs[%s].%s.sync-interval", id, which);
+                return verr(err, rc->settings.sync_interval.line, field,
+                            "sync interval must not be negative", FD(rc->settings.sync_interval.v));
+            }
         }
     }
 
@@ -1387,13 +1415,17 @@ static ls_code finish(ls_config *cfg, ls_err *err) {
     rc = normalize(cfg, err);
     if (rc) return rc;
     for (size_t i = 0; i < cfg->ndbs; i++)
-        if (cfg->dbs[i].replica && propagate(&cfg->dbs[i].replica->settings, &cfg->replica_defaults))
-            return nomem(err);
+        for (size_t k = 0; k < ls_db_config_replica_count(&cfg->dbs[i]); k++)
+            if (propagate(&((ls_replica_config *)ls_db_config_replica_at(&cfg->dbs[i], k))->settings,
+                          &cfg->replica_defaults))
+                return nomem(err);
     rc = validate(cfg, err);
     if (rc) return rc;
     for (size_t i = 0; i < cfg->ndbs; i++) {
-        rc = lscfg_resolve_replica(cfg->dbs[i].replica, err);
-        if (rc) return rc;
+        for (size_t k = 0; k < ls_db_config_replica_count(&cfg->dbs[i]); k++) {
+            rc = lscfg_resolve_replica((ls_replica_config *)ls_db_config_replica_at(&cfg->dbs[i], k), err);
+            if (rc) return rc;
+        }
     }
     return LS_OK;
 }

@@ -146,15 +146,17 @@ ls_code ls_config_check_supported(const ls_config *cfg, ls_err *err) {
             snprintf(field, sizeof(field), "dbs[%zu].dir", i);
             return unsupported(err, db->dir_raw.line, field, features[FEAT_DIR].what);
         }
-        const ls_replica_config *rc = db->replica;
-        if (!rc || ls_config_replica_type_supported(rc->client.type)) continue;
-        const char *tn = ls_replica_type_name(rc->client.type);
-        int line = rc->url.v && rc->url.v[0] ? rc->url.line : (rc->type.line ? rc->type.line : rc->line);
-        snprintf(field, sizeof(field), "%s.%s", rc->field,
-                 rc->url.v && rc->url.v[0] ? "url" : "type");
-        char what[64];
-        snprintf(what, sizeof(what), "replica type \"%s\"", tn);
-        return unsupported(err, line, field, what);
+        for (size_t k = 0; k < ls_db_config_replica_count(db); k++) {
+            const ls_replica_config *rc = ls_db_config_replica_at(db, k);
+            if (!rc || ls_config_replica_type_supported(rc->client.type)) continue;
+            const char *tn = ls_replica_type_name(rc->client.type);
+            int line = rc->url.v && rc->url.v[0] ? rc->url.line : (rc->type.line ? rc->type.line : rc->line);
+            snprintf(field, sizeof(field), "%s.%s", rc->field,
+                     rc->url.v && rc->url.v[0] ? "url" : "type");
+            char what[64];
+            snprintf(what, sizeof(what), "replica type \"%s\"", tn);
+            return unsupported(err, line, field, what);
+        }
     }
     return LS_OK;
 }

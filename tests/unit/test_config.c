@@ -969,8 +969,28 @@ static void test_errors(void **state) {
     expect_err("dbs:\n  - path: /a.db\n", 2, "must specify replica for database", "/a.db", NULL);
     expect_err("dbs:\n  - path: /a.db\n    replica: {path: /b}\n    replicas:\n      - path: /c\n", 4,
                "cannot specify 'replica' and 'replicas' on a database", NULL);
-    expect_err("dbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n      - path: /c\n", 3,
-               "multiple replicas on a single database are no longer supported", NULL);
+    {
+        /* several replicas per database: each resolved, in order */
+        ls_config *m = load_ok("dbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n      - url: file:///c\n"
+                               "        sync-interval: 5s\n");
+        assert_int_equal(ls_db_config_replica_count(&m->dbs[0]), 2);
+        assert_string_equal(ls_db_config_replica_at(&m->dbs[0], 0)->client.path, "/b");
+        assert_string_equal(ls_db_config_replica_at(&m->dbs[0], 1)->client.path, "/c");
+        assert_int_equal(ls_db_config_replica_at(&m->dbs[0], 1)->client.sync_interval, 5000000000LL);
+        assert_string_equal(ls_db_config_replica_at(&m->dbs[0], 1)->field, "dbs[0].replicas[1]");
+        assert_null(ls_db_config_replica_at(&m->dbs[0], 2));
+        ls_config_free(m);
+    }
+    {
+        /* every replica of the list is checked for build support */
+        ls_config *g = load_ok("dbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n      - type: gs\n"
+                               "        bucket: x\n");
+        ls_err ge;
+        assert_int_not_equal(ls_config_check_supported(g, &ge), LS_OK);
+        assert_non_null(strstr(ge.msg, "dbs[0].replicas[1].type"));
+        assert_non_null(strstr(ge.msg, "\"gs\""));
+        ls_config_free(g);
+    }
     expect_err("dbs:\n  - path: /a.db\n    replicas: {path: /b}\n", 3, "dbs[0].replicas: expected a list", NULL);
     expect_err("dbs:\n  - path: /a.db\n    replica: /b\n", 3, "dbs[0].replica: expected a mapping", NULL);
     expect_err("dbs:\n  - path: /a.db\n    min-checkpoint-page-count: 0\n    replica: {path: /b}\n", 3,
@@ -1013,12 +1033,18 @@ static void test_errors(void **state) {
     expect_err("snapshot: {retention: 1h}\n"
                "dbs:\n  - path: /a.db\n    snapshot:\n      retention: 0s\n    replica: {path: /b}\n", 5,
                "dbs[/a.db].snapshot.retention: snapshot retention must be greater than 0 (got 0s)", NULL);
-    expect_err("dbs:\n  - path: /a.db\n    replica:\n      path: /b\n      sync-interval: 0s\n", 5,
-               "dbs[/a.db].replica.sync-interval: sync interval must be greater than 0 (got 0s)", NULL);
+    expect_err("dbs:\n  - path: /a.db\n    replica:\n      path: /b\n      sync-interval: -1s\n", 5,
+               "dbs[/a.db].replica.sync-interval: sync interval must not be negative (got -1s)", NULL);
+    {
+        /* sync-interval 0 is this build's extension: ship every change at once */
+        ls_config *z = load_ok("dbs:\n  - path: /a.db\n    replica:\n      path: /b\n      sync-interval: 0s\n");
+        assert_int_equal(z->dbs[0].replica->client.sync_interval, 0);
+        ls_config_free(z);
+    }
     expect_err("dbs:\n  - path: /a.db\n    replicas:\n      - path: /b\n        sync-interval: -1s\n", 5,
-               "dbs[/a.db].replicas[0].sync-interval: sync interval must be greater than 0 (got -1s)", NULL);
-    expect_err("sync-interval: 0s\ndbs:\n  - path: /a.db\n    replica: {path: /b}\n", 1,
-               "dbs[/a.db].replica.sync-interval: sync interval must be greater than 0 (got 0s)", NULL);
+               "dbs[/a.db].replicas[0].sync-interval: sync interval must not be negative (got -1s)", NULL);
+    expect_err("sync-interval: -2s\ndbs:\n  - path: /a.db\n    replica: {path: /b}\n", 1,
+               "dbs[/a.db].replica.sync-interval: sync interval must not be negative (got -2s)", NULL);
     expect_err("logging:\n  level: verbose\n", 2, "logging.level: invalid log level \"verbose\"", NULL);
     expect_err("logging:\n  type: xml\n", 2, "logging.type: invalid log type \"xml\"", NULL);
 
