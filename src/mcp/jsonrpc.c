@@ -674,8 +674,26 @@ static char *exec_one(ls_mcp *m, ls_mcp_session *s, json_t *msg, const ls_mcp_si
     if (r.code) {
         out = ls_mcp_error_json(id, r.code, r.msg, r.data);
     } else if (r.raw) {
+        /* Hot path (tools/list, ping): plain concatenation, no printf. */
         char *idtxt = json_dumps(id, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (idtxt) out = ls_strfmt("{\"jsonrpc\":\"2.0\",\"id\":%s,\"result\":%s}", idtxt, r.raw);
+        if (idtxt) {
+            static const char a[] = "{\"jsonrpc\":\"2.0\",\"id\":", b[] = ",\"result\":";
+            size_t li = strlen(idtxt), lr = strlen(r.raw);
+            out = malloc(sizeof(a) - 1 + li + sizeof(b) - 1 + lr + 2);
+            if (out) {
+                char *p = out;
+                memcpy(p, a, sizeof(a) - 1);
+                p += sizeof(a) - 1;
+                memcpy(p, idtxt, li);
+                p += li;
+                memcpy(p, b, sizeof(b) - 1);
+                p += sizeof(b) - 1;
+                memcpy(p, r.raw, lr);
+                p += lr;
+                *p++ = '}';
+                *p = 0;
+            }
+        }
         free(idtxt);
     } else {
         json_t *o = json_pack("{s:s,s:O,s:o}", "jsonrpc", "2.0", "id", id, "result", r.result);
