@@ -169,15 +169,14 @@ static ls_code open_url(ls_mcp *m, const char *url, ls_storage **out, ls_err *er
     return rc;
 }
 
-static const char *replica_name(const ls_db_config *db) {
-    const ls_replica_config *r = db->replica;
+static const char *replica_name(const ls_replica_config *r) {
     if (r->name.v && *r->name.v) return r->name.v;
     return ls_replica_type_name(r->client.type);
 }
 
 /* Display URL of a configured replica (URL or keys form). */
-static char *replica_url(const ls_db_config *db) {
-    const ls_replica_client_cfg *c = &db->replica->client;
+static char *replica_url(const ls_replica_config *r) {
+    const ls_replica_client_cfg *c = &r->client;
     if (c->url && *c->url) return ls_mcp_display_url(c->url);
     switch (c->type) {
     case LS_REPLICA_FILE: return ls_strfmt("file://%s", c->path ? c->path : "");
@@ -238,15 +237,32 @@ ls_code ls_mcp_target_open(ls_mcp *m, const char *arg, const char *config, const
                           "those paths, or a replica URL",
                           t->db_path, t->cfg.path, *list ? list : "no databases");
     }
-    const char *name = replica_name(t->db);
-    const char *type = ls_replica_type_name(t->db->replica->client.type);
-    if (replica && *replica && strcmp(replica, name) != 0 && strcmp(replica, type) != 0)
-        return ls_err_set(err, LS_ERR_NOTFOUND,
-                          "replica \"%s\" not found for database %s; its replica is \"%s\" (type %s)",
-                          replica, t->db_path, name, type);
-    t->replica_name = ls_strdup(name);
-    t->url = replica_url(t->db);
-    rc = open_replica(m, &t->db->replica->client, &t->st, err);
+    /* The replica: by name or type when asked, else the first one. */
+    size_t nrep = ls_db_config_replica_count(t->db);
+    const ls_replica_config *rc0 = NULL;
+    for (size_t i = 0; i < nrep && !rc0; i++) {
+        const ls_replica_config *r = ls_db_config_replica_at(t->db, i);
+        if (!replica || !*replica || strcmp(replica, replica_name(r)) == 0 ||
+            strcmp(replica, ls_replica_type_name(r->client.type)) == 0)
+            rc0 = r;
+    }
+    if (!rc0) {
+        char names[512] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < nrep && len + 4 < sizeof(names); i++) {
+            const ls_replica_config *r = ls_db_config_replica_at(t->db, i);
+            int w = snprintf(names + len, sizeof(names) - len, "%s\"%s\" (type %s)", i ? ", " : "",
+                             replica_name(r), ls_replica_type_name(r->client.type));
+            if (w < 0) break;
+            len += (size_t)w;
+            if (len >= sizeof(names)) len = sizeof(names) - 1;
+        }
+        return ls_err_set(err, LS_ERR_NOTFOUND, "replica \"%s\" not found for database %s; its replicas: %s",
+                          replica, t->db_path, names);
+    }
+    t->replica_name = ls_strdup(replica_name(rc0));
+    t->url = replica_url(rc0);
+    rc = open_replica(m, &rc0->client, &t->st, err);
     if (rc != LS_OK) return ls_err_wrap(err, "open replica %s", t->url ? t->url : "");
     t->type = t->st->type;
     return LS_OK;
@@ -380,57 +396,47 @@ json_t *ls_mcp_db_entry(ls_mcp *m, const ls_mcp_cfg *c, const ls_db_config *db, 
     if (live) add_live_local(o, db, &live->db);
     else add_local(o, db, &local);
 
-    json_t *rep = json_object();
-    json_object_set_new(rep, "name", json_string(replica_name(db)));
-    json_object_set_new(rep, "type", json_string(ls_replica_type_name(db->replica->client.type)));
-    char *url = replica_url(db);
-    json_object_set_new(rep, "url", json_string(url ? url : ""));
-    free(url);
-
-    const char *status;
-    uint64_t remote_txid = 0;
-    int64_t last_sync = 0, lag_ns = 0;
-    if (live) {
-        local = live->db.txid;
-        const ls_replica_status *rs = live->nreplicas ? &live->replicas[0] : NULL;
-        status = rs ? replica_state_name(rs->state) : "idle";
-        if (live->db.last_error != LS_OK && strcmp(status, "stopped") != 0) status = "error";
-        if (rs) {
-            remote_txid = rs->txid;
+    size_t nrep = ls_db_config_replica_count(db);
+    json_t *reps = json_array();
+    int worst = 0; /* 0 stopped/none, 1 idle, 2 syncing, 3 error */
+    static const char *const rank_name[] = {"stopped", "idle", "syncing", "error"};
+    uint64_t remote_min = UINT64_MAX;
+    int64_t last_sync_min = 0, lag_ns = 0;
+    for (size_t i = 0; i < nrep; i++) {
+        const ls_replica_config *rcfg = ls_db_config_replica_at(db, i);
+        json_t *rep = json_object();
+        json_object_set_new(rep, "name", json_string(replica_name(rcfg)));
+        json_object_set_new(rep, "type", json_string(ls_replica_type_name(rcfg->client.type)));
+        char *url = replica_url(rcfg);
+        json_object_set_new(rep, "url", json_string(url ? url : ""));
+        free(url);
+        const char *status = "stopped";
+        uint64_t rtxid = 0;
+        int64_t last_sync = 0;
+        if (live && i < live->nreplicas) {
+            const ls_replica_status *rs = &live->replicas[i];
+            status = replica_state_name(rs->state);
+            rtxid = rs->txid;
             last_sync = rs->last_sync_ns;
             if (rs->last_error != LS_OK && rs->state == LS_REPLICA_ERROR)
                 json_object_set_new(rep, "error", json_string(rs->last_error_msg));
             json_object_set_new(rep, "consecutive_errors", json_integer(rs->consecutive_errors));
-        }
-        if (live->db.last_error != LS_OK)
-            json_object_set_new(o, "error", json_string(live->db.last_error_msg));
-        if (local > remote_txid) {
-            int64_t since = last_sync ? last_sync : live->db.last_sync_ns;
-            lag_ns = since ? ls_now_ns() - since : 0;
-            if (lag_ns < 0) lag_ns = 0;
-        }
-        json_object_set_new(o, "replicating", json_true());
-        json_object_set_new(o, "db_last_sync_at", ls_mcp_time_json(live->db.last_sync_ns));
-        free(live);
-    } else {
-        status = "stopped";
-        json_object_set_new(o, "replicating", json_false());
-        if (remote) {
+        } else if (!live && remote) {
             ls_storage *st = NULL;
             ls_err e;
             ls_err_clear(&e);
-            ls_code rc = open_replica(m, &db->replica->client, &st, &e);
+            ls_code rc = open_replica(m, &rcfg->client, &st, &e);
             ls_ltx_file last;
             bool found = false;
             if (rc == LS_OK) rc = ls_ltx_last(st, 0, &last, &found, &e);
             if (rc == LS_OK && found) {
-                remote_txid = last.max_txid;
+                rtxid = last.max_txid;
                 last_sync = last.created_at_ns;
             }
             for (int l = 1; rc == LS_OK && l <= LS_LTX_MAX_LEVEL; l++) {
                 uint64_t mx = 0;
                 rc = ls_ltx_max_txid(st, l, &mx, &e);
-                if (rc == LS_OK && mx > remote_txid) remote_txid = mx;
+                if (rc == LS_OK && mx > rtxid) rtxid = mx;
             }
             if (st) ls_storage_close(st);
             if (rc != LS_OK) {
@@ -438,20 +444,45 @@ json_t *ls_mcp_db_entry(ls_mcp *m, const ls_mcp_cfg *c, const ls_db_config *db, 
                 json_object_set_new(rep, "error", json_string(e.msg));
             }
         }
+        if (live && live->db.last_error != LS_OK && strcmp(status, "stopped") != 0) status = "error";
+        int rank = strcmp(status, "error") == 0 ? 3 : strcmp(status, "syncing") == 0 ? 2
+                   : strcmp(status, "idle") == 0 ? 1 : 0;
+        if (rank > worst) worst = rank;
+        if (rtxid < remote_min) {
+            remote_min = rtxid;
+            last_sync_min = last_sync;
+        }
+        json_object_set_new(rep, "status", json_string(status));
+        ls_mcp_hex16(rtxid, hex);
+        json_object_set_new(rep, "txid", json_string(hex));
+        json_object_set_new(rep, "last_sync_at", ls_mcp_time_json(last_sync));
+        json_array_append_new(reps, rep);
+    }
+    if (remote_min == UINT64_MAX) remote_min = 0;
+    if (live) {
+        local = live->db.txid;
+        if (live->db.last_error != LS_OK)
+            json_object_set_new(o, "error", json_string(live->db.last_error_msg));
+        if (local > remote_min) {
+            int64_t since = last_sync_min ? last_sync_min : live->db.last_sync_ns;
+            lag_ns = since ? ls_now_ns() - since : 0;
+            if (lag_ns < 0) lag_ns = 0;
+        }
+        json_object_set_new(o, "replicating", json_true());
+        json_object_set_new(o, "db_last_sync_at", ls_mcp_time_json(live->db.last_sync_ns));
+        free(live);
+    } else {
+        json_object_set_new(o, "replicating", json_false());
     }
     ls_mcp_hex16(local, hex);
     json_object_set_new(o, "local_txid", json_string(hex));
-    ls_mcp_hex16(remote_txid, hex);
+    ls_mcp_hex16(remote_min, hex);
     json_object_set_new(o, "remote_txid", json_string(hex));
-    json_object_set_new(o, "status", json_string(status));
-    json_object_set_new(o, "replication_lag", lag_json(local, remote_txid, lag_ns));
-    json_object_set_new(o, "last_sync_at", ls_mcp_time_json(last_sync));
-
-    json_object_set_new(rep, "status", json_string(status));
-    json_object_set_new(rep, "txid", json_string(hex));
-    json_object_set_new(rep, "last_sync_at", ls_mcp_time_json(last_sync));
-    json_object_set_new(o, "replica", json_deep_copy(rep));
-    json_object_set_new(o, "replicas", json_pack("[o]", rep));
+    json_object_set_new(o, "status", json_string(rank_name[worst]));
+    json_object_set_new(o, "replication_lag", lag_json(local, remote_min, lag_ns));
+    json_object_set_new(o, "last_sync_at", ls_mcp_time_json(last_sync_min));
+    if (json_array_size(reps)) json_object_set_new(o, "replica", json_deep_copy(json_array_get(reps, 0)));
+    json_object_set_new(o, "replicas", reps);
     return o;
 }
 

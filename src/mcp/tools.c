@@ -49,8 +49,8 @@
     "\"config\":{\"type\":\"string\",\"description\":\"Path of the litestream.yml to read "    \
     "(default: the server's configuration)\"},"
 #define P_REPLICA                                                                              \
-    "\"replica\":{\"type\":\"string\",\"description\":\"Replica name or type to use (each "    \
-    "database has one replica)\"},"
+    "\"replica\":{\"type\":\"string\",\"description\":\"Name or type of the replica to use "   \
+    "(default: the database's first replica)\"},"
 #define P_GENERATION                                                                           \
     "\"generation\":{\"type\":\"string\",\"pattern\":\"^[0-9a-f]{16}$\",\"description\":"     \
     "\"v0.3 generation (16 hex digits) to filter by\"},"
