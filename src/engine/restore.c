@@ -16,6 +16,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine/legacy.h"
+#include "engine/restore_internal.h"
 #include "ltx/ltx.h"
 #include "storage/legacy.h"
 #include "storage/ltxfiles.h"
@@ -186,6 +188,11 @@ fail:
 
 void ls_restore_plan_free(ls_restore_plan *plan) {
     if (!plan) return;
+    if (plan->v3) {
+        ls_v3_plan_free(plan->v3);
+        free(plan->v3);
+        plan->v3 = NULL;
+    }
     free(plan->files);
     plan->files = NULL;
     plan->n = 0;
@@ -304,20 +311,6 @@ ls_code ls_restore_prefers_v03(ls_storage *st, int64_t timestamp_ns, bool *use_v
     *use_v03 = v3_found && (!ltx_best || v3_best > ltx_best->created_at_ns);
     ls_ltx_file_list_free(&snaps);
     return LS_OK;
-}
-
-static ls_code refuse_v03(ls_err *err) {
-    return ls_err_set(err, LS_ERR_UNSUPPORTED,
-                      "the best backup on this replica is in the Litestream v0.3 layout "
-                      "(generations/), and restoring v0.3 backups is not supported by this build "
-                      "yet; restore the v0.5 LTX data with an explicit TXID instead");
-}
-
-ls_code ls_restore_check_v03(ls_storage *st, int64_t timestamp_ns, ls_err *err) {
-    bool v3 = false;
-    ls_code rc = ls_restore_prefers_v03(st, timestamp_ns, &v3, err);
-    if (rc != LS_OK) return rc;
-    return v3 ? refuse_v03(err) : LS_OK;
 }
 
 /* ======================================================================== */
@@ -962,6 +955,37 @@ static ls_code check_output(const char *out, bool force, ls_err *err) {
     return LS_OK;
 }
 
+/* ---- shared with the v0.3 restore (engine/restore_internal.h) ---------- */
+
+ls_code ls_restore_check_output(const char *out, bool force, ls_err *err) {
+    return check_output(out, force, err);
+}
+
+ls_code ls_restore_open_tmp(const char *tmp, int *fd, ls_err *err) { return open_tmp(tmp, fd, err); }
+
+void ls_restore_remove_sidecars(const char *path, bool journal) { remove_sidecars(path, journal); }
+
+ls_code ls_restore_commit_tmp(int fd, const char *tmp, const char *out, const char *dir,
+                              const ls_restore_opts *opts, ls_err *err) {
+    if (fsync(fd) != 0) return ls_err_errno(err, errno, "fsync %s", tmp);
+    ls_code code;
+    if (opts->integrity != LS_INTEGRITY_NONE) {
+        code = check_integrity(tmp, opts->integrity, opts->cancel, err);
+        if (code != LS_OK) return code;
+        ls_info("post-restore integrity check passed");
+    }
+    if (canceled(opts)) return ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
+    if (opts->force) remove_sidecars(out, true);
+    code = rename_into_place(tmp, out, opts->force, err);
+    if (code != LS_OK) return code;
+    if (ls_fsync_dir(dir, err) != LS_OK) {
+        /* The database is in place; only the directory entry may not be
+         * durable yet. Report it but keep the result. */
+        ls_warn("restore: directory fsync failed", "path", dir, "error", err ? err->msg : "");
+    }
+    return LS_OK;
+}
+
 ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_result *res,
                        ls_err *err) {
     if (res) memset(res, 0, sizeof(*res));
@@ -980,11 +1004,11 @@ ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_r
     if (code != LS_OK) return code;
     if (canceled(opts)) return ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
 
-    /* 8.2: without a TXID target the reference may choose v0.3 data. */
-    if (opts->txid == 0 && !opts->ltx_only) {
-        code = ls_restore_check_v03(st, opts->timestamp_ns, err);
-        if (code != LS_OK) return code;
-    }
+    /* 8.2 / 9.4: v0.3 data may be the one to restore (engine/legacy.h). */
+    bool use_v03 = false;
+    code = ls_restore_uses_v03(st, opts, &use_v03, err);
+    if (code != LS_OK) return code;
+    if (use_v03) return ls_v3_restore_run(st, opts, res, err);
 
     ls_restore_plan own_plan = {0};
     const ls_restore_plan *plan = opts->plan;
@@ -1054,30 +1078,9 @@ ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_r
     pool_free(rc.pool);
     rc.pool = NULL;
 
-    if (fsync(fd) != 0) {
-        code = ls_err_errno(err, errno, "fsync %s", tmp);
-        goto cleanup;
-    }
-    if (opts->integrity != LS_INTEGRITY_NONE) {
-        code = check_integrity(tmp, opts->integrity, opts->cancel, err);
-        if (code != LS_OK) goto cleanup;
-        ls_info("post-restore integrity check passed");
-    }
-    if (canceled(opts)) {
-        code = ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
-        goto cleanup;
-    }
-    if (opts->force) remove_sidecars(out, true);
-    code = rename_into_place(tmp, out, opts->force, err);
+    code = ls_restore_commit_tmp(fd, tmp, out, dir, opts, err);
     if (code != LS_OK) goto cleanup;
     tmp_created = false;
-    code = ls_fsync_dir(dir, err);
-    if (code != LS_OK) {
-        /* The database is in place; only the directory entry may not be
-         * durable yet. Report it but keep the result. */
-        ls_warn("restore: directory fsync failed", "path", dir, "error", err ? err->msg : "");
-        code = LS_OK;
-    }
 
     res->restored_path = ls_strdup(out);
     res->txid = plan->max_txid;

@@ -70,11 +70,15 @@ typedef struct ls_restore_file {
     int64_t created_at_ns;
 } ls_restore_file;
 
+struct ls_v3_plan;
+
 typedef struct ls_restore_plan {
     ls_restore_file *files;   /* in order of application */
     size_t n;
     uint64_t min_txid, max_txid;
     const char *layout;       /* "ltx" (v0.5) or "v0.3" (static string) */
+    struct ls_v3_plan *v3;    /* layout "v0.3": the v0.3 plan (owned; files
+                                 empty); see engine/legacy.h */
 } ls_restore_plan;
 
 /* Progress: bytes of LTX input consumed so far / total planned bytes.
@@ -104,6 +108,10 @@ typedef struct ls_restore_opts {
                                     dry run showed); NULL = compute it */
     int merge_fanin;             /* files merged at once; 0 = 64 (min 2) */
     bool ltx_only;               /* skip the v0.3 check (caller did it / follow) */
+    /* v0.3 targets (engine/legacy.h); either one selects the v0.3 layout. */
+    const char *v3_generation;   /* NULL = choose by time */
+    bool v3_has_index;
+    uint32_t v3_index;           /* replay WAL indexes up to and including it */
 } ls_restore_opts;
 
 typedef struct ls_restore_result {
@@ -137,15 +145,14 @@ ls_code ls_restore_time_bounds(ls_storage *st, int64_t *created_ns, int64_t *upd
  * LS_ERR_UNAVAILABLE "timestamp does not exist". */
 ls_code ls_restore_check_timestamp(ls_storage *st, int64_t timestamp_ns, ls_err *err);
 
-/* v0.3 backups (8.2, 9.4). Restoring the v0.3 layout is not implemented
- * yet; this is its hook. ls_restore_prefers_v03() applies the reference's
- * choice between v0.3 and LTX data (only meaningful without a TXID target);
- * ls_restore_check_v03() turns "v0.3 would be chosen" into LS_ERR_UNSUPPORTED
- * with a clear message, so a replica whose best backup is v0.3 is never
- * silently restored from older LTX data. ls_restore_run() calls it when
- * txid == 0 and !opts->ltx_only. */
+/* v0.3 backups (8.2, 9.4). ls_restore_prefers_v03() applies the reference's
+ * choice between v0.3 and LTX data (only meaningful without a TXID target).
+ * ls_restore_run() restores the v0.3 layout (engine/legacy.h,
+ * ls_v3_restore_run) when ls_restore_uses_v03() says so: a v0.3 plan or
+ * target is given, or, without a TXID and !opts->ltx_only, the v0.3 data is
+ * the newer one — so a replica whose best backup is v0.3 is never silently
+ * restored from older LTX data (even when an LTX opts->plan was given). */
 ls_code ls_restore_prefers_v03(ls_storage *st, int64_t timestamp_ns, bool *use_v03, ls_err *err);
-ls_code ls_restore_check_v03(ls_storage *st, int64_t timestamp_ns, ls_err *err);
 
 /* Plans (unless opts->plan) and applies (8.4). Output exists (or one of its
  * -wal/-shm/-journal sidecars) and !force -> LS_ERR_EXISTS "cannot restore,
