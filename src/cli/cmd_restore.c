@@ -13,6 +13,14 @@
  *   - Follow mode verifies each LTX file completely before writing any of
  *     its pages, and resumes after a restart whenever the saved TXID is not
  *     ahead of the replica (see engine/restore.h).
+ *   - Litestream v0.3 backups (engine/legacy.h, docs/legacy.md): -generation
+ *     and -index (hex, as v0.3) select them explicitly; otherwise the newer
+ *     layout wins (spec 9.4) and -dry-run shows the plan of the layout that
+ *     would really be used (the reference's dry run only looks at LTX).
+ *     When the replica holds v0.3 data, the -json summary and the dry run
+ *     say which "layout" was used (v0.5-only output keeps the reference's
+ *     exact keys). A v0.3 timestamp outside every generation fails with
+ *     "no matching backups found: ..." (no LTX-style pre-check).
  */
 #include <errno.h>
 #include <signal.h>
@@ -25,6 +33,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/replica_target.h"
+#include "engine/legacy.h"
 #include "engine/restore.h"
 #include "ltx/ltx.h"
 #include "util/fs.h"
@@ -52,6 +61,14 @@ static const char restore_usage_fmt[] =
     "\t-txid TXID\n"
     "\t    Restore up to a specific hex-encoded transaction ID (inclusive).\n"
     "\t    Defaults to use the highest available transaction.\n"
+    "\n"
+    "\t-generation NAME\n"
+    "\t    Restore from a specific Litestream v0.3 generation.\n"
+    "\t    Defaults to the generation with the latest data.\n"
+    "\n"
+    "\t-index NUM\n"
+    "\t    Restore a v0.3 backup up to a specific hex-encoded WAL index\n"
+    "\t    (inclusive). Defaults to use the highest available index.\n"
     "\n"
     "\t-timestamp TIMESTAMP\n"
     "\t    Restore to a specific point-in-time.\n"
@@ -106,6 +123,10 @@ static const char restore_usage_fmt[] =
     "\n"
     "\t# Restore latest replica for database to new /tmp directory\n"
     "\t$ litestream restore -o /tmp/db /path/to/db\n"
+    "\n"
+    "\t# Restore a Litestream v0.3 backup up to WAL index 0x1f of a generation.\n"
+    "\t$ litestream restore -generation 0123456789abcdef -index 0000001f \\\n"
+    "\t      -o /tmp/db file:///backups/db\n"
     "\n"
     "\t# Restore database from S3 replica URL.\n"
     "\t$ litestream restore -o /tmp/db s3://mybucket/db\n"
@@ -178,7 +199,7 @@ static int prepare_output(const char *path, bool force, bool *replace) {
 }
 
 static void print_plan_human(const char *source, const char *target, const char *type,
-                             const ls_restore_plan *plan) {
+                             const ls_restore_plan *plan, bool mixed) {
     char mn[LTX_TXID_STR_SIZE], mx[LTX_TXID_STR_SIZE];
     ltx_format_txid(plan->min_txid, mn);
     ltx_format_txid(plan->max_txid, mx);
@@ -186,6 +207,7 @@ static void print_plan_human(const char *source, const char *target, const char 
     printf("  source: %s\n", source);
     printf("  target: %s\n", target);
     printf("  replica: %s\n", type);
+    if (mixed) printf("  layout: ltx (the replica also holds older Litestream v0.3 backups)\n");
     printf("  txid range: %s - %s\n", mn, mx);
     printf("\n");
     printf("Files to fetch:\n");
@@ -207,7 +229,7 @@ static void print_plan_human(const char *source, const char *target, const char 
 }
 
 static void print_plan_json(const char *source, const char *target, const char *type,
-                            const ls_restore_plan *plan) {
+                            const ls_restore_plan *plan, bool mixed) {
     char mn[LTX_TXID_STR_SIZE], mx[LTX_TXID_STR_SIZE];
     ltx_format_txid(plan->min_txid, mn);
     ltx_format_txid(plan->max_txid, mx);
@@ -215,6 +237,7 @@ static void print_plan_json(const char *source, const char *target, const char *
     json_object_set_new(o, "source", json_string(source));
     json_object_set_new(o, "target_path", json_string(target));
     json_object_set_new(o, "replica", json_string(type));
+    if (mixed) json_object_set_new(o, "layout", json_string("ltx"));
     json_object_set_new(o, "min_txid", json_string(mn));
     json_object_set_new(o, "max_txid", json_string(mx));
     json_t *files = json_array();
@@ -238,15 +261,127 @@ static void print_plan_json(const char *source, const char *target, const char *
     cli_print_json(o, stdout);
 }
 
+/* One row of a v0.3 plan: the snapshot (seg == NULL) or a WAL segment. */
+static void v3_row(const ls_v3_plan *p, const ls_v3_segment *seg, cli_table *t, json_t *files) {
+    const char *kind = seg ? "wal" : "snapshot";
+    const char *key = seg ? seg->key : p->snapshot.key;
+    uint32_t index = seg ? seg->index : p->snapshot.index;
+    uint64_t off = seg ? seg->offset : 0;
+    int64_t size = seg ? seg->size : p->snapshot.size;
+    int64_t created = seg ? seg->created_at_ns : p->snapshot.created_at_ns;
+    char ts[64];
+    if (t) {
+        char ix[16], of[32], sz[32];
+        snprintf(ix, sizeof(ix), "%08x", index);
+        snprintf(of, sizeof(of), "%llu", (unsigned long long)off);
+        snprintf(sz, sizeof(sz), "%lld", (long long)size);
+        ls_format_rfc3339(created, ts, sizeof(ts));
+        cli_table_row(t, kind, key, ix, of, sz, ts);
+    } else {
+        ls_format_rfc3339_nano(created, ts, sizeof(ts));
+        json_t *e = json_object();
+        json_object_set_new(e, "type", json_string(kind));
+        json_object_set_new(e, "name", json_string(key));
+        json_object_set_new(e, "generation", json_string(p->generation));
+        json_object_set_new(e, "index", json_integer(index));
+        json_object_set_new(e, "offset", json_integer((json_int_t)off));
+        json_object_set_new(e, "size", json_integer(size));
+        json_object_set_new(e, "timestamp", json_string(ts));
+        json_array_append_new(files, e);
+    }
+}
+
+static void print_v3_plan(const char *source, const char *target, const char *type,
+                          const ls_v3_plan *p, bool as_json) {
+    if (as_json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "source", json_string(source));
+        json_object_set_new(o, "target_path", json_string(target));
+        json_object_set_new(o, "replica", json_string(type));
+        json_object_set_new(o, "layout", json_string("v0.3"));
+        json_object_set_new(o, "generation", json_string(p->generation));
+        json_object_set_new(o, "snapshot_index", json_integer(p->snapshot.index));
+        json_object_set_new(o, "max_index", json_integer(p->max_index));
+        json_object_set_new(o, "size", json_integer(p->total_bytes));
+        json_t *files = json_array();
+        v3_row(p, NULL, NULL, files);
+        for (size_t i = 0; i < p->n; i++) v3_row(p, &p->segments[i], NULL, files);
+        json_object_set_new(o, "files", files);
+        cli_print_json(o, stdout);
+        return;
+    }
+    printf("Restore plan:\n");
+    printf("  source: %s\n", source);
+    printf("  target: %s\n", target);
+    printf("  replica: %s\n", type);
+    printf("  layout: v0.3\n");
+    printf("  generation: %s\n", p->generation);
+    printf("  index range: %08x - %08x\n", p->snapshot.index, p->max_index);
+    printf("\n");
+    printf("Files to fetch:\n");
+    cli_table *t = cli_table_new(6);
+    cli_table_row(t, "type", "file", "index", "offset", "size", "timestamp");
+    v3_row(p, NULL, t, NULL);
+    for (size_t i = 0; i < p->n; i++) v3_row(p, &p->segments[i], t, NULL);
+    cli_table_print(t, stdout);
+}
+
+/* The reference's keys; "layout" (and the v0.3 target) only when the
+ * replica holds v0.3 data, so v0.5-only output stays identical. */
 static void print_result_json(const char *db_path, const char *type, const char *txid,
-                              int64_t duration_ns, const char *integrity) {
+                              int64_t duration_ns, const char *integrity,
+                              const ls_v3_plan *v3, bool mixed) {
     json_t *o = json_object();
     json_object_set_new(o, "db_path", json_string(db_path));
     json_object_set_new(o, "replica", json_string(type));
     json_object_set_new(o, "txid", json_string(txid));
     json_object_set_new(o, "duration_ms", json_integer(duration_ns / LS_NS_PER_MS));
     json_object_set_new(o, "integrity_check", json_string(integrity));
+    if (v3 || mixed) json_object_set_new(o, "layout", json_string(v3 ? "v0.3" : "ltx"));
+    if (v3) {
+        json_object_set_new(o, "generation", json_string(v3->generation));
+        json_object_set_new(o, "index", json_integer(v3->max_index));
+    }
     cli_print_json(o, stdout);
+}
+
+/* The plan of the chosen layout (use_v03 from ls_restore_uses_v03). */
+static ls_code compute_plan(ls_storage *st, bool use_v03, const ls_restore_opts *o,
+                            ls_restore_plan *plan, ls_err *err) {
+    memset(plan, 0, sizeof(*plan));
+    plan->layout = "ltx";
+    if (!use_v03) return ls_restore_plan_compute(st, o->txid, o->timestamp_ns, plan, err);
+    ls_v3_plan *p = calloc(1, sizeof(*p));
+    if (!p) return ls_err_set(err, LS_ERR_NOMEM, "out of memory");
+    ls_v3_target t = {.generation = o->v3_generation, .has_index = o->v3_has_index,
+                      .index = o->v3_index, .timestamp_ns = o->timestamp_ns};
+    ls_code rc = ls_v3_plan_compute(st, &t, p, err);
+    if (rc != LS_OK) {
+        ls_v3_plan_free(p);
+        free(p);
+        return rc;
+    }
+    plan->layout = "v0.3";
+    plan->v3 = p;
+    return LS_OK;
+}
+
+/* -index: 1 to 8 hex digits (v0.3 took the index in hex). */
+static bool parse_index(const char *s, uint32_t *out) {
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 8) return false;
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (d < 0) return false;
+        v = v << 4 | (uint32_t)d;
+    }
+    *out = v;
+    return true;
 }
 
 /* restore -f (8.5): runs until SIGINT/SIGTERM, then exits 0. */
@@ -273,7 +408,9 @@ static int run_follow(cli_target *t, const char *out_path, const char *type,
     }
     if (rc == LS_ERR_CANCELED) return 0; /* interrupted during the initial restore */
     if (rc != LS_OK) return cli_fail(NULL, "%s", err.msg);
-    if (as_json) print_result_json(out_path, type, "", ls_monotonic_ns() - start, integrity_str);
+    if (as_json)
+        print_result_json(out_path, type, "", ls_monotonic_ns() - start, integrity_str, NULL,
+                          false);
     return 0;
 }
 
@@ -284,12 +421,12 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
     snprintf(usage, sizeof(usage), restore_usage_fmt, defcfg);
 
     const char *config_path = NULL, *output = NULL, *txid_str = NULL, *ts_str = "",
-               *integrity_str = "quick";
+               *integrity_str = "quick", *gen_str = NULL, *index_str = NULL;
     bool no_expand = false, if_db_not_exists = false, if_replica_exists = false, dry_run = false,
          force = false, as_json = false, follow = false;
     long long parallelism = 8;
     int64_t follow_interval = LS_NS_PER_SEC;
-    enum { F_TXID = 3 };
+    enum { F_TXID = 3, F_INDEX = 15 };
     cli_flag flags[] = {
         {"config", CLI_STRING, &config_path, "PATH", "", false},
         {"no-expand-env", CLI_BOOL, &no_expand, NULL, "", false},
@@ -305,6 +442,8 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
         {"f", CLI_BOOL, &follow, NULL, "", false},
         {"follow-interval", CLI_DURATION, &follow_interval, "DURATION", "", false},
         {"integrity-check", CLI_STRING, &integrity_str, "MODE", "", false},
+        {"generation", CLI_STRING, &gen_str, "NAME", "", false},
+        {"index", CLI_STRING, &index_str, "NUM", "", false},
     };
     const int nflags = (int)(sizeof(flags) / sizeof(flags[0]));
     int npos;
@@ -321,6 +460,23 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
                         "database path or replica URL required");
     if (npos > 1) return cli_fail(NULL, "too many arguments");
     const char *arg = pos[0];
+
+    /* v0.3 targets (engine/legacy.h). */
+    uint32_t v3_index = 0;
+    bool has_index = flags[F_INDEX].seen;
+    if (gen_str && !*gen_str) gen_str = NULL;
+    if (gen_str && !ls_v3_is_generation(gen_str))
+        return cli_fail(NULL, "invalid -generation, must be 16 lower-case hex digits (see "
+                              "`litestream generations`)");
+    if (has_index && !parse_index(index_str, &v3_index))
+        return cli_fail(NULL, "invalid -index, must be a hex-encoded WAL index of up to 8 digits "
+                              "(e.g. 0000001f)");
+    if ((gen_str || has_index) && flags[F_TXID].seen)
+        return cli_fail(NULL, "cannot specify -txid with -generation or -index (-txid selects v0.5 "
+                              "LTX data, -generation/-index select Litestream v0.3 backups)");
+    if ((gen_str || has_index) && follow)
+        return cli_fail(NULL, "cannot use follow mode with -generation or -index (follow mode "
+                              "reads v0.5 LTX data)");
 
     ls_log_configure(LS_LOG_INFO, LS_LOG_FORMAT_TEXT, as_json ? stderr : stdout);
 
@@ -379,13 +535,28 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
             goto done;
         }
     }
+    if (has_index && ts != 0) {
+        exit_code = cli_fail(NULL, "cannot specify index & timestamp to restore");
+        goto done;
+    }
+    ls_restore_opts want = {.output = out_path, .txid = txid, .timestamp_ns = ts,
+                            .ltx_only = follow, .v3_generation = gen_str,
+                            .v3_has_index = has_index, .v3_index = v3_index};
+    bool use_v03 = false, mixed = false;
     rc = cli_target_open_storage(&t, &err);
-    if (rc == LS_OK && t.is_url && ts != 0) rc = ls_restore_check_timestamp(t.st, ts, &err);
+    if (rc == LS_OK) rc = ls_restore_uses_v03(t.st, &want, &use_v03, &err);
+    if (rc == LS_OK && !use_v03 && !follow) rc = ls_v3_has_data(t.st, &mixed, &err);
+    /* The v0.3 plan checks its timestamp itself (clearer messages). */
+    if (rc == LS_OK && !use_v03 && t.is_url && ts != 0)
+        rc = ls_restore_check_timestamp(t.st, ts, &err);
     if (rc != LS_OK) {
         exit_code = cli_fail(NULL, "%s", err.msg);
         goto done;
     }
     const char *type = cli_target_type(&t);
+    if (mixed && !dry_run)
+        ls_info("replica holds both v0.5 LTX files and Litestream v0.3 backups; restoring the LTX data",
+                "layout", "ltx");
 
     if (dry_run) {
         if (follow) {
@@ -396,11 +567,13 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
             exit_code = cli_fail(NULL, "cannot specify both TXID & timestamp to restore");
             goto done;
         }
-        rc = ls_restore_plan_compute(t.st, txid, ts, &plan, &err);
-        if (rc == LS_ERR_UNAVAILABLE) exit_code = cli_fail(NULL, "no matching backup files available");
+        rc = compute_plan(t.st, use_v03, &want, &plan, &err);
+        if (rc == LS_ERR_UNAVAILABLE && !use_v03)
+            exit_code = cli_fail(NULL, "no matching backup files available");
         else if (rc != LS_OK) exit_code = cli_fail(NULL, "%s", err.msg);
-        else if (as_json) print_plan_json(arg, out_path, type, &plan);
-        else print_plan_human(arg, out_path, type, &plan);
+        else if (plan.v3) print_v3_plan(arg, out_path, type, plan.v3, as_json);
+        else if (as_json) print_plan_json(arg, out_path, type, &plan, mixed);
+        else print_plan_human(arg, out_path, type, &plan, mixed);
         goto done;
     }
 
@@ -422,20 +595,17 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
         goto done;
     }
 
-    if (txid == 0) { /* 8.2: the reference may pick v0.3 data here */
-        rc = ls_restore_check_v03(t.st, ts, &err);
-        if (rc != LS_OK) {
-            exit_code = cli_fail(NULL, "%s", err.msg);
-            goto done;
-        }
-    }
-    rc = ls_restore_plan_compute(t.st, txid, ts, &plan, &err);
+    rc = compute_plan(t.st, use_v03, &want, &plan, &err);
     if (rc == LS_ERR_UNAVAILABLE) {
         if (if_replica_exists) {
             ls_info("no matching backups found");
             goto done;
         }
-        exit_code = cli_fail(NULL, "no matching backup files available");
+        if (use_v03) exit_code = cli_fail(NULL, "%s", err.msg);
+        else exit_code = cli_fail(NULL, "no matching backup files available");
+        goto done;
+    } else if (rc != LS_OK && use_v03) {
+        exit_code = cli_fail(NULL, "%s", err.msg);
         goto done;
     } else if (rc != LS_OK) {
         exit_code = cli_fail(NULL, "cannot calc restore plan: %s", err.msg);
@@ -452,7 +622,7 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
         .force = replace,
         .cancel = &g_cancel,
         .plan = &plan,
-        .ltx_only = true, /* checked above */
+        .ltx_only = true, /* checked above; a v0.3 plan carries plan.v3 */
     };
     ls_restore_result res;
     int64_t start = ls_monotonic_ns();
@@ -463,8 +633,10 @@ int cmd_restore(const cli_command *cmd, int argc, char **argv) {
     }
     if (as_json) {
         char tx[LTX_TXID_STR_SIZE];
-        ltx_format_txid(txid ? txid : plan.max_txid, tx);
-        print_result_json(out_path, type, tx, ls_monotonic_ns() - start, integrity_str);
+        if (plan.v3) tx[0] = '\0';
+        else ltx_format_txid(txid ? txid : plan.max_txid, tx);
+        print_result_json(out_path, type, tx, ls_monotonic_ns() - start, integrity_str, plan.v3,
+                          mixed);
     }
     ls_restore_result_free(&res);
 

@@ -209,14 +209,14 @@ check_eq "restore -h exits 0" 0 "$RC"
 check "restore -h prints usage on stdout" grep -q "litestream restore \[arguments\] REPLICA_URL" "$T/stdout"
 check "x.db never created" test ! -e "$T/x.db"
 
-# A replica holding only v0.3 backups: refused clearly (v0.3 restore is not
-# implemented yet), never silently "no backups".
+# A replica holding only v0.3 backups is restored from them (the v0.3
+# restore itself is covered by test_legacy_restore.sh).
 cp -r "$G/v03-replica" "$T/v03"
 chmod -R u+w "$T/v03"
 run "$B" restore -o "$T/v03.db" "file://$T/v03"
-check_eq "v0.3-only replica exits 1" 1 "$RC"
-check "v0.3-only replica message names v0.3" grep -q "v0.3" "$T/stderr"
-check "v0.3-only replica writes nothing" test ! -e "$T/v03.db"
+check_eq "v0.3-only replica exits 0" 0 "$RC"
+check "v0.3-only replica logs the layout" grep -q "layout=v0.3" "$T/stdout"
+check_eq "v0.3-only replica content" "1,2,3,4,5" "$(sql "$T/v03.db" "SELECT group_concat(x) FROM (SELECT x FROM t ORDER BY x)")"
 
 # A corrupt file: the error names it and nothing is left behind.
 RC_=$T/replica-corrupt
