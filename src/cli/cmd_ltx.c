@@ -174,8 +174,4 @@ int cmd_ltx(const cli_command *cmd, int argc, char **argv) {
     return 0;
 }
 
-/* Hidden deprecated alias (spec 10.1). */
-int cmd_wal(const cli_command *cmd, int argc, char **argv) {
-    fputs("Warning: 'wal' command is deprecated, please use 'ltx' instead\n", stderr);
-    return cmd_ltx(cmd, argc, argv);
-}
+/* `wal` (v0.3 segments, or the deprecated alias of ltx): cli/cmd_wal.c. */

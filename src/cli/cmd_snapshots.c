@@ -7,12 +7,19 @@
  * Human output (Go tabwriter rules, spec 10.1):
  *   txid              size  created
  *   0000000000000064  4152  2024-01-02T03:04:05Z
- * JSON: [{"txid","min_txid","max_txid","size","created_at"}], txids as 16
- * hex digits, created_at as RFC 3339 with nanoseconds (trailing zeros cut).
+ * JSON: [{"layout":"ltx","txid","min_txid","max_txid","size","created_at"}],
+ * txids as 16 hex digits, created_at as RFC 3339 with nanoseconds (trailing
+ * zeros cut).
  *
- * v0.3 hook: snapshots of legacy generations (storage/legacy.h,
- * ls_v3_list_all_snapshots) are not listed yet; list_v03_snapshots() below
- * is where they will be appended (with "generation"/"index" fields).
+ * Litestream v0.3 snapshots (storage/legacy.h) of every generation follow,
+ * in (generation, index) order. A replica with only v0.3 data prints
+ *   generation        index     size  created
+ *   c155c5742e53380e  00000000  2293  2026-11-22T02:26:23Z
+ * (index in hex as in the object names and as `restore -index` takes it);
+ * a replica with both layouts prints the LTX table, a blank line and the
+ * v0.3 table, each under a title line. JSON entries for v0.3 are
+ * {"layout":"v0.3","generation","index","size","created_at"} (index a
+ * number), after the LTX entries.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,14 +64,9 @@ static const char snapshots_usage_fmt[] =
     "\t$ litestream snapshots -json file:///backups/db\n"
     "\n";
 
-/* Hook for v0.3 generations: fills *out with the legacy snapshots to show
- * after the LTX ones. Not listed yet (always empty); the implementation is
- * ls_v3_list_all_snapshots(st, out, err) plus rows with generation/index. */
+/* The v0.3 snapshots shown after the LTX ones. */
 static ls_code list_v03_snapshots(ls_storage *st, ls_v3_snapshot_list *out, ls_err *err) {
-    (void)st;
-    (void)err;
-    memset(out, 0, sizeof(*out));
-    return LS_OK;
+    return ls_v3_list_all_snapshots(st, out, err);
 }
 
 int cmd_snapshots(const cli_command *cmd, int argc, char **argv) {
@@ -110,7 +112,9 @@ int cmd_snapshots(const cli_command *cmd, int argc, char **argv) {
     }
 
     json_t *arr = as_json ? json_array() : NULL;
-    cli_table *tab = as_json ? NULL : cli_table_new(3);
+    /* Only v0.3 snapshots: their table alone. */
+    bool show_ltx = list.n > 0 || v3.n == 0;
+    cli_table *tab = as_json || !show_ltx ? NULL : cli_table_new(3);
     if (tab) cli_table_row(tab, "txid", "size", "created");
     for (size_t i = 0; i < list.n; i++) {
         const ls_ltx_file *f = &list.items[i];
@@ -120,6 +124,7 @@ int cmd_snapshots(const cli_command *cmd, int argc, char **argv) {
         if (arr) {
             ls_format_rfc3339_nano(f->created_at_ns, ts, sizeof(ts));
             json_t *o = json_object();
+            json_object_set_new(o, "layout", json_string("ltx"));
             json_object_set_new(o, "txid", json_string(mx));
             json_object_set_new(o, "min_txid", json_string(mn));
             json_object_set_new(o, "max_txid", json_string(mx));
@@ -132,9 +137,41 @@ int cmd_snapshots(const cli_command *cmd, int argc, char **argv) {
             cli_table_row(tab, mx, sz, ts);
         }
     }
+    bool mixed = list.n > 0 && v3.n > 0;
     ls_ltx_file_list_free(&list);
-    ls_v3_snapshot_list_free(&v3); /* rows for v0.3 snapshots go here */
-    if (arr) cli_print_json(arr, stdout);
-    else cli_table_print(tab, stdout);
+    cli_table *tab3 = NULL;
+    if (!as_json && v3.n > 0) {
+        tab3 = cli_table_new(4);
+        cli_table_row(tab3, "generation", "index", "size", "created");
+    }
+    for (size_t i = 0; i < v3.n; i++) {
+        const ls_v3_snapshot *s = &v3.items[i];
+        char ts[64];
+        if (arr) {
+            ls_format_rfc3339_nano(s->created_at_ns, ts, sizeof(ts));
+            json_t *o = json_object();
+            json_object_set_new(o, "layout", json_string("v0.3"));
+            json_object_set_new(o, "generation", json_string(s->generation));
+            json_object_set_new(o, "index", json_integer(s->index));
+            json_object_set_new(o, "size", json_integer(s->size));
+            json_object_set_new(o, "created_at", json_string(ts));
+            json_array_append_new(arr, o);
+        } else {
+            char ix[16], sz[32];
+            snprintf(ix, sizeof(ix), "%08x", s->index);
+            snprintf(sz, sizeof(sz), "%lld", (long long)s->size);
+            ls_format_rfc3339(s->created_at_ns, ts, sizeof(ts));
+            cli_table_row(tab3, s->generation, ix, sz, ts);
+        }
+    }
+    ls_v3_snapshot_list_free(&v3);
+    if (arr) {
+        cli_print_json(arr, stdout);
+        return 0;
+    }
+    if (mixed) fputs("v0.5 LTX snapshots (level 9):\n", stdout);
+    if (tab) cli_table_print(tab, stdout);
+    if (mixed) fputs("\nLitestream v0.3 snapshots:\n", stdout);
+    if (tab3) cli_table_print(tab3, stdout);
     return 0;
 }

@@ -16,6 +16,7 @@ int cmd_ltx(const cli_command *cmd, int argc, char **argv);
 int cmd_restore(const cli_command *cmd, int argc, char **argv);
 int cmd_snapshots(const cli_command *cmd, int argc, char **argv);
 int cmd_wal(const cli_command *cmd, int argc, char **argv);
+int cmd_generations(const cli_command *cmd, int argc, char **argv);
 int cmd_mcp(const cli_command *cmd, int argc, char **argv);
 
 /* MCP server of `replicate` (cli/cmd_mcp.c): starts HTTP on addr for cfg and

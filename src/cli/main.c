@@ -13,13 +13,14 @@
 
 const cli_command ls_commands[] = {
     {"databases", "list databases specified in config file", cmd_databases, false},
+    {"generations", "list Litestream v0.3 generations of a replica", cmd_generations, false},
     {"ltx", "list available LTX files for a database", cmd_ltx, false},
     {"mcp", "serves the MCP tools over stdio (or HTTP with -addr)", cmd_mcp, false},
     {"replicate", "runs a server to replicate databases", cmd_replicate, false},
     {"reset", "reset local state for a database", cmd_reset, false},
     {"restore", "recovers database backup from a replica", cmd_restore, false},
     {"snapshots", "list available snapshots for a database", cmd_snapshots, false},
-    {"wal", "deprecated alias of ltx", cmd_wal, true},
+    {"wal", "list Litestream v0.3 WAL segments (else deprecated alias of ltx)", cmd_wal, true},
     {"status", "display replication status for databases", cmd_status, false},
     {"version", "prints the binary version", cmd_version, false},
 };
