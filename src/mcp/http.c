@@ -601,7 +601,9 @@ static enum MHD_Result handle_mcp_post(ls_mcp_http *h, struct MHD_Connection *c,
     }
     size_t nreq = ls_mcp_msg_requests(msg);
     ls_mcp_ver v = (ls_mcp_ver)atomic_load(&sess->version);
-    if (nreq == 1 && ls_mcp_msg_wants_progress(msg) && v != LS_MCP_V_2024_11_05) {
+    const char *accept = hdr(c, "Accept");
+    bool sse_ok = !accept || strstr(accept, "text/event-stream") || strstr(accept, "*/*");
+    if (nreq == 1 && sse_ok && ls_mcp_msg_wants_progress(msg) && v != LS_MCP_V_2024_11_05) {
         stream *s = stream_new(h);
         if (!s || !start_work(h, sess, msg, s, true)) {
             if (s) stream_put(s);
