@@ -3,13 +3,14 @@
 # ("ours", Litestream v0.5 behaviour) against the reference Litestream v0.3.13
 # on the same workloads, one command:
 #
-#   bash bench/replicate_bench.sh            # full run (~7 minutes on 2 cores)
+#   bash bench/replicate_bench.sh            # full run (~8 minutes on 2 cores)
 #   BENCH_QUICK=1 bash bench/replicate_bench.sh   # smoke test (~2 minutes)
 #
 # Workload everywhere: bench_writer, one writer, one 1 KiB row per
 # transaction, WAL mode, synchronous=normal, a file replica on the local disk,
 # default replicator settings. Phases (see bench/README.md):
-#   1. max rate for PHASE s: without a replicator, with ours, with the reference
+#   1. max rate for PHASE s: with ours and with the reference, each between two
+#      runs without a replicator
 #   2. 100 commits/s for PHASE s: ours, reference, ours with sync-interval 1ms
 #   3. replication lag of every commit in 1 and 2 (bench_lag)
 #   4. replicator CPU per 1,000 commits and peak RSS (VmHWM) in 1 and 2
@@ -99,6 +100,8 @@ kv() { # kv KEY FILE: value of KEY=... in the last line of FILE containing it
 TCK=$(getconf CLK_TCK)
 cpu_ticks_s() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk -v t="$TCK" '{ printf "%.3f", ($12 + $13) / t }'; }
 cpu_sched_s() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.6f", s / 1e9 }'; }
+# time the process's threads spent runnable but waiting for a CPU (contention)
+runq_wait_s() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%.3f", s / 1e9 }'; }
 vmhwm_kb() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 # ---------------------------------------------------------------------------
@@ -198,8 +201,8 @@ run_case() {
     -grace "$grace" -out "$d/lags.txt"
   lpid=$BG_PID
   sleep 0.2
-  local c0=0 s0=0
-  if [ -n "$rpid" ]; then c0=$(cpu_ticks_s "$rpid"); s0=$(cpu_sched_s "$rpid"); fi
+  local c0=0 s0=0 q0=0
+  if [ -n "$rpid" ]; then c0=$(cpu_ticks_s "$rpid"); s0=$(cpu_sched_s "$rpid"); q0=$(runq_wait_s "$rpid"); fi
   log "$name: writer rate=${rate:-max} for ${secs}s"
   "$W" -db "$db" -rate "$rate" -seconds "$secs" -log "$d/writer.log" >"$d/writer.out" 2>&1 || log "$name: writer failed: $(cat "$d/writer.out")"
   kill -USR1 "$lpid" 2>/dev/null
@@ -217,6 +220,7 @@ run_case() {
       M[$name.cpu_s]=$(calc "$c1 - $c0")
       M[$name.cpu_per_k]=$(calc "(${M[$name.commits]:-0} > 0) ? ($c1 - $c0) * 1000 / ${M[$name.commits]} : 0")
       M[$name.sched_s]=$(calc "$s1 - $s0")
+      M[$name.runq_s]=$(calc "$(runq_wait_s "$rpid") - $q0")
       stop_pid "$rpid" TERM
     else
       log "$name: replicator exited early (see $d/replicator.log)"
@@ -224,7 +228,7 @@ run_case() {
       wait "$rpid" 2>/dev/null
     fi
   fi
-  log "$name: commits=${M[$name.commits]:-?} rate=${M[$name.rate]:-?}/s lag p50/p99/max=${M[$name.p50_ms]:-}/${M[$name.p99_ms]:-}/${M[$name.max_ms]:-} ms uncovered=${M[$name.uncovered]:-} cpu=${M[$name.cpu_s]:--}s rss=${M[$name.hwm_kb]:--}kB"
+  log "$name: commits=${M[$name.commits]:-?} rate=${M[$name.rate]:-?}/s lag p50/p99/max=${M[$name.p50_ms]:-}/${M[$name.p99_ms]:-}/${M[$name.max_ms]:-} ms uncovered=${M[$name.uncovered]:-} cpu=${M[$name.cpu_s]:--}s rss=${M[$name.hwm_kb]:--}kB runq-wait=${M[$name.runq_s]:--}s load=$(cut -d' ' -f1 /proc/loadavg)"
   if [ -n "$rpid" ]; then
     # after the run: check the file -> WAL position mapping on every file
     "$LAG" -layout "$(layout_of "$impl")" -replica "$rep" -log "$d/writer.log" -verify >"$d/verify.out" 2>&1
@@ -234,14 +238,17 @@ run_case() {
 }
 
 # ---------------------------------------------------------------------------
-log "phase 1: max rate, ${PHASE}s each (baseline, ours, reference, baseline again)"
+log "phase 1: max rate, ${PHASE}s each (baseline, ours, baseline, reference, baseline)"
+# The machine may be shared: each replicator run is compared with the mean of
+# the baseline runs just before and just after it.
 run_case none max_base 0 "$PHASE"
 run_case ours max_ours 0 "$PHASE"
-run_case ref max_ref 0 "$PHASE"
 run_case none max_base2 0 "$PHASE"
-# the baseline is the mean of the runs before and after (machine noise)
-M[max_basemean.rate]=$(calc "(${M[max_base.rate]:-0} + ${M[max_base2.rate]:-0}) / 2")
-log "baseline: ${M[max_base.rate]:-?} and ${M[max_base2.rate]:-?} commits/s, mean ${M[max_basemean.rate]}"
+run_case ref max_ref 0 "$PHASE"
+run_case none max_base3 0 "$PHASE"
+M[max_baseours.rate]=$(calc "(${M[max_base.rate]:-0} + ${M[max_base2.rate]:-0}) / 2")
+M[max_baseref.rate]=$(calc "(${M[max_base2.rate]:-0} + ${M[max_base3.rate]:-0}) / 2")
+log "baselines: ${M[max_base.rate]:-?}, ${M[max_base2.rate]:-?}, ${M[max_base3.rate]:-?} commits/s"
 
 log "phase 2: 100 commits/s, ${PHASE}s each (ours, reference, ours with sync-interval 1ms)"
 run_case ours r100_ours 100 "$PHASE"
@@ -363,16 +370,16 @@ done
 pass() { if [ "$(awk "BEGIN { print (($1) ? 1 : 0) }" </dev/null 2>/dev/null)" = 1 ]; then echo PASS; else echo FAIL; fi; }
 num() { case "$1" in ''|-|inf|nan) return 1 ;; esac; }
 ROWS_OUT=()
-row() { ROWS_OUT+=("$(printf '%-44s | %12s | %12s | %8s | %-22s | %s' "$@")"); }
+row() { ROWS_OUT+=("$(printf '%-46s | %12s | %12s | %8s | %-22s | %s' "$@")"); }
 ratio() { if num "$1" && num "$2" && [ "$(calc "$2 != 0")" = 1 ]; then calc "$1 / $2" | xargs printf '%.2f'; else echo -; fi; }
 
-base=${M[max_basemean.rate]:-0}
-o_pct=$(num "${M[max_ours.rate]:-}" && calc "${M[max_ours.rate]} / $base * 100" || echo -)
-r_pct=$(num "${M[max_ref.rate]:-}" && calc "${M[max_ref.rate]} / $base * 100" || echo -)
-row "max rate, no replicator (commits/s, mean of 2)" "$(fmt "$base" %.0f)" "$(fmt "$base" %.0f)" "" "" ""
+bo=${M[max_baseours.rate]:-0}; br=${M[max_baseref.rate]:-0}
+o_pct=$(num "${M[max_ours.rate]:-}" && calc "${M[max_ours.rate]} / $bo * 100" || echo -)
+r_pct=$(num "${M[max_ref.rate]:-}" && calc "${M[max_ref.rate]} / $br * 100" || echo -)
+row "max rate, no replicator (commits/s)" "$(fmt "$bo" %.0f)" "$(fmt "$br" %.0f)" "" "runs before+after" ""
 row "max rate with replicator (commits/s)" "$(fmt "${M[max_ours.rate]:-}" %.0f)" "$(fmt "${M[max_ref.rate]:-}" %.0f)" "$(ratio "${M[max_ours.rate]:-}" "${M[max_ref.rate]:-}")" "" ""
 row "max rate with/without replicator (%)" "$(fmt "$o_pct" %.1f)" "$(fmt "$r_pct" %.1f)" "" "ours >= 95%" "$(num "$o_pct" && pass "$o_pct >= 95" || echo FAIL)"
-wb=$(calc "(${M[max_base.wcpu_per_k]:-0} + ${M[max_base2.wcpu_per_k]:-0}) / 2")
+wb=$(calc "(${M[max_base.wcpu_per_k]:-0} + ${M[max_base2.wcpu_per_k]:-0} + ${M[max_base3.wcpu_per_k]:-0}) / 3")
 row "writer's own CPU per 1,000 commits, max (ms)" "$(fmt "${M[max_ours.wcpu_per_k]:-}" %.1f)" "$(fmt "${M[max_ref.wcpu_per_k]:-}" %.1f)" "$(ratio "${M[max_ours.wcpu_per_k]:-}" "${M[max_ref.wcpu_per_k]:-}")" "info; alone: $(fmt "$wb" %.1f)" ""
 row "100/s achieved rate (commits/s)" "$(fmt "${M[r100_ours.rate]:-}" %.1f)" "$(fmt "${M[r100_ref.rate]:-}" %.1f)" "" "" ""
 for c in max r100; do
@@ -408,6 +415,8 @@ ok_rows=$([ "${M[restore_ours.rows]:-x}" = "${M[restore.rows]:-y}" ] && echo 1 |
 row "restore ${RESTORE_MIB} MiB (s, median of 3)" "$(fmt "$o" %.2f)" "$(fmt "$r" %.2f)" "$rt" "ours <= reference" "$([ "$ok_rows" = 1 ] && num "$rt" && pass "$rt <= 1.0" || echo FAIL)"
 row "restore, ours with -integrity-check none (s)" "$(fmt "${M[restore_ours.nocheck_s]:-}" %.2f)" "$(fmt "$r" %.2f)" "$(ratio "${M[restore_ours.nocheck_s]:-}" "$r")" "info: same work" ""
 row "restored rows (expected ${M[restore.rows]:-?})" "${M[restore_ours.rows]:--}" "${M[restore_ref.rows]:--}" "" "= expected" "$([ "${M[restore_ours.rows]:-x}" = "${M[restore.rows]:-y}" ] && echo PASS || echo FAIL)"
+row "replicator run-queue wait, max rate (s, info)" "$(fmt "${M[max_ours.runq_s]:-}" %.2f)" "$(fmt "${M[max_ref.runq_s]:-}" %.2f)" "" "CPU contention" ""
+row "run-queue wait, 100/s sync-interval 1ms (s)" "$(fmt "${M[r100_lowlat.runq_s]:-}" %.3f)" "n/a" "" "CPU contention" ""
 row "initial sync of the restore DB (s, info)" "$(fmt "${M[restore_ours.initial_sync_s]:-}" %.2f)" "$(fmt "${M[restore_ref.initial_sync_s]:-}" %.2f)" "" "" ""
 
 {
@@ -415,8 +424,8 @@ row "initial sync of the restore DB (s, info)" "$(fmt "${M[restore_ours.initial_
   echo "Replication benchmark — $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, phases ${PHASE}s, idle ${IDLE}s, restore ${M[restore.db_mib]:-?} MiB$([ "$QUICK" = 1 ] && echo ' (BENCH_QUICK)')"
   echo "load average (1/5/15 min) at start: $LOAD_START, at end: $(cut -d' ' -f1-3 /proc/loadavg) (other processes on this machine skew rates and lags)"
   echo "ours: $("$OURS" version 2>/dev/null | head -1); reference: Litestream $("$REF" version)"
-  printf '%-44s | %12s | %12s | %8s | %-22s | %s\n' metric ours reference ratio target result
-  printf '%s\n' "---------------------------------------------+--------------+--------------+----------+------------------------+-------"
+  printf '%-46s | %12s | %12s | %8s | %-22s | %s\n' metric ours reference ratio target result
+  printf '%s\n' "-----------------------------------------------+--------------+--------------+----------+------------------------+-------"
   printf '%s\n' "${ROWS_OUT[@]}"
   echo "(ratio = ours / reference; details and logs in $OUT; total $(( $(date +%s) - T_START )) s)"
 } | tee "$OUT/results.txt"
