@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "engine/legacy.h"
 #include "engine/restore.h"
 #include "engine/store.h"
 #include "ltx/ltx.h"
@@ -58,8 +59,9 @@
     "\"limit\":{\"type\":[\"integer\",\"string\"],\"minimum\":1,\"pattern\":\"^[0-9]+$\","     \
     "\"description\":\"Maximum number of entries to return (first in listing order)\"},"
 #define P_INDEX                                                                                \
-    "\"index\":{\"type\":[\"integer\",\"string\"],\"minimum\":0,\"pattern\":"                 \
-    "\"^([0-9]+|[0-9a-fA-F]{8})$\",\"description\":\"v0.3 WAL index\"},"
+    "\"index\":{\"type\":[\"integer\",\"string\"],\"minimum\":0,\"maximum\":4294967295,"         \
+    "\"pattern\":\"^[0-9a-fA-F]{1,8}$\",\"description\":\"v0.3 WAL index (integer, or hex "      \
+    "string as v0.3 prints it, e.g. 0000001f)\"},"
 
 #define HEX16 "{\"type\":\"string\",\"pattern\":\"^[0-9a-f]{16}$\"}"
 #define TIME_OR_NULL "{\"type\":[\"string\",\"null\"]}"
@@ -451,6 +453,7 @@ static json_t *ltx_entry(const ls_ltx_file *f) {
                      time_str(f->created_at_ns));
 }
 
+/* index: an integer, or 1-8 hex digits as v0.3 wrote it ("0000001f"). */
 static bool parse_index(json_t *args, long long *out) {
     json_t *v = json_object_get(args, "index");
     if (!v) return false;
@@ -460,8 +463,7 @@ static bool parse_index(json_t *args, long long *out) {
     }
     const char *s = json_string_value(v);
     if (!s) return false;
-    int base = strlen(s) == 8 ? 16 : 10; /* "0000000a" is the v0.3 hex form */
-    *out = strtoll(s, NULL, base);
+    *out = strtoll(s, NULL, 16);
     return true;
 }
 
@@ -667,43 +669,19 @@ static void tool_generations(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r
         return;
     }
     json_t *arr = json_array();
-    ls_v3_generation_list gens;
-    ls_code rc = ls_v3_list_generations(t.st, &gens, &e);
+    ls_v3_generation_info_list gens = {0};
+    ls_code rc = ls_v3_list_generation_infos(t.st, &gens, &e);
     for (size_t g = 0; rc == LS_OK && g < gens.n; g++) {
-        ls_v3_snapshot_list snaps;
-        ls_v3_segment_list segs;
-        rc = ls_v3_list_snapshots(t.st, gens.items[g].name, &snaps, &e);
-        if (rc != LS_OK) break;
-        rc = ls_v3_list_segments(t.st, gens.items[g].name, &segs, &e);
-        if (rc == LS_OK) {
-            int64_t first = 0, last = 0, size = 0;
-            for (size_t i = 0; i < snaps.n; i++) {
-                const ls_v3_snapshot *s = &snaps.items[i];
-                size += s->size;
-                if (!first || (s->created_at_ns && s->created_at_ns < first)) first = s->created_at_ns;
-                if (s->created_at_ns > last) last = s->created_at_ns;
-            }
-            for (size_t i = 0; i < segs.n; i++) {
-                const ls_v3_segment *s = &segs.items[i];
-                size += s->size;
-                if (!first || (s->created_at_ns && s->created_at_ns < first)) first = s->created_at_ns;
-                if (s->created_at_ns > last) last = s->created_at_ns;
-            }
-            json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "generation", gens.items[g].name,
-                                  "name", gens.items[g].name, "snapshots", (json_int_t)snaps.n,
-                                  "wal_segments", (json_int_t)segs.n, "size", (json_int_t)size,
-                                  "created_at", ls_mcp_time_json(first), "updated_at",
-                                  ls_mcp_time_json(last));
-            if (o && segs.n) {
-                json_object_set_new(o, "min_index", json_integer(segs.items[0].index));
-                json_object_set_new(o, "max_index", json_integer(segs.items[segs.n - 1].index));
-            }
-            json_array_append_new(arr, o);
-        }
-        ls_v3_snapshot_list_free(&snaps);
-        ls_v3_segment_list_free(&segs);
+        const ls_v3_generation_info *gi = &gens.items[g];
+        json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:I,s:o,s:o,s:I,s:I,s:b}", "generation", gi->name,
+                              "name", gi->name, "snapshots", (json_int_t)gi->snapshots,
+                              "wal_segments", (json_int_t)gi->segments, "size", (json_int_t)gi->size,
+                              "created_at", ls_mcp_time_json(gi->first_ns), "updated_at",
+                              ls_mcp_time_json(gi->last_ns), "min_index", (json_int_t)gi->min_index,
+                              "max_index", (json_int_t)gi->max_index, "current", gi->current);
+        json_array_append_new(arr, o);
     }
-    ls_v3_generation_list_free(&gens);
+    ls_v3_generation_info_list_free(&gens);
     if (rc != LS_OK) {
         fail(r, e.code, "listing replica %s failed: %s", t.url, e.msg);
         json_decref(arr);
@@ -757,6 +735,16 @@ static json_t *plan_files_json(const ls_restore_plan *plan, int64_t *bytes) {
 
 static void fmt_time(int64_t ns, char *buf, size_t n) { ls_format_rfc3339(ns, buf, n); }
 
+static json_t *v3_entry(const char *kind, const ls_v3_snapshot *sn, const ls_v3_segment *sg) {
+    if (sn)
+        return json_pack("{s:s,s:s,s:I,s:I,s:o}", "kind", kind, "generation", sn->generation, "index",
+                         (json_int_t)sn->index, "size", (json_int_t)sn->size, "created_at",
+                         time_str(sn->created_at_ns));
+    return json_pack("{s:s,s:s,s:I,s:I,s:I,s:o}", "kind", kind, "generation", sg->generation, "index",
+                     (json_int_t)sg->index, "offset", (json_int_t)sg->offset, "size", (json_int_t)sg->size,
+                     "created_at", time_str(sg->created_at_ns));
+}
+
 static void tool_restore(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r) {
     ls_mcp *m = c->m;
     const char *path, *output;
@@ -790,10 +778,20 @@ static void tool_restore(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r) {
         invalid(r, "give either \"txid\" or \"timestamp\", not both");
         return;
     }
-    if (arg_string(args, "generation") || arg_present(args, "index")) {
-        fail(r, LS_ERR_UNSUPPORTED,
-             "restoring from a v0.3 generation (generation/index) is not supported by this build; "
-             "restore v0.5 LTX data with txid or timestamp instead (litestream_ltx lists it)");
+    const char *gen = arg_string(args, "generation");
+    long long index = -1;
+    bool has_index = parse_index(args, &index);
+    if (has_index && (index < 0 || index > 0xffffffffLL)) {
+        invalid(r, "argument \"index\" is out of range");
+        return;
+    }
+    if ((gen || has_index) && txid) {
+        invalid(r, "\"txid\" selects v0.5 LTX data and \"generation\"/\"index\" select Litestream "
+                   "v0.3 backups; give only one of them");
+        return;
+    }
+    if (has_index && ts) {
+        invalid(r, "cannot specify index & timestamp to restore; give only one");
         return;
     }
     ls_integrity integ = LS_INTEGRITY_QUICK;
@@ -847,7 +845,14 @@ static void tool_restore(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r) {
              out);
         goto done;
     }
-    if (ts) {
+    ls_restore_opts want = {.output = out, .txid = txid, .timestamp_ns = ts, .v3_generation = gen,
+                            .v3_has_index = has_index, .v3_index = has_index ? (uint32_t)index : 0};
+    bool use_v03 = false;
+    if (ls_restore_uses_v03(t.st, &want, &use_v03, &e) != LS_OK) {
+        fail(r, e.code, "cannot choose the backup layout of %s: %s", t.url, e.msg);
+        goto done;
+    }
+    if (ts && !use_v03) { /* the v0.3 planner explains its own timestamps */
         int64_t first = 0, last = 0;
         if (ls_restore_time_bounds(t.st, &first, &last, &e) == LS_OK) {
             char a[64], b[64], q[64];
@@ -861,7 +866,7 @@ static void tool_restore(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r) {
                      t.url);
                 goto done;
             }
-            if (first && ts <= first) {
+            if (first && ts <= first && !if_replica_exists) {
                 fail(r, LS_ERR_UNAVAILABLE,
                      "timestamp %s is before the first backup (%s); the replica covers %s to %s. "
                      "Choose a timestamp inside that range, or omit it for the latest state",
@@ -870,12 +875,16 @@ static void tool_restore(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r) {
             }
         }
     }
-    ls_code rc = ls_restore_plan_compute(t.st, txid, ts, &plan, &e);
+    ls_code rc = ls_restore_plan_choose(t.st, &want, &plan, &e);
     if (rc == LS_ERR_UNAVAILABLE) {
         if (if_replica_exists) {
             ok(r, json_pack("{s:s,s:s,s:i,s:b,s:s,s:b}", "restored_path", out, "txid", "", "size", 0,
                             "skipped", 1, "reason", "no matching backups found (if_replica_exists)",
                             "dry_run", dry_run));
+            goto done;
+        }
+        if (use_v03) {
+            fail(r, LS_ERR_UNAVAILABLE, "%s (litestream_generations lists the v0.3 generations and their index ranges)", e.msg);
             goto done;
         }
         uint64_t latest = 0;
@@ -885,18 +894,10 @@ static void tool_restore(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r) {
             if (ls_ltx_max_txid(t.st, l, &mx, &e2) == LS_OK && mx > latest) latest = mx;
         }
         if (latest == 0) {
-            bool v3 = false;
-            ls_v3_has_data(t.st, &v3, &e2);
-            if (v3)
-                fail(r, LS_ERR_UNAVAILABLE,
-                     "replica %s only holds v0.3 generations (see litestream_generations); "
-                     "restoring them is not supported by this build",
-                     t.url);
-            else
-                fail(r, LS_ERR_UNAVAILABLE,
-                     "no backups found on replica %s: it holds no LTX files yet. Start `litestream "
-                     "replicate` and wait for the first sync",
-                     t.url);
+            fail(r, LS_ERR_UNAVAILABLE,
+                 "no backups found on replica %s: it holds no LTX files yet. Start `litestream "
+                 "replicate` and wait for the first sync",
+                 t.url);
         } else if (txid) {
             char h[17], l[17];
             ls_mcp_hex16(txid, h);
@@ -914,14 +915,27 @@ static void tool_restore(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r) {
         goto done;
     }
     if (dry_run) {
-        int64_t bytes;
-        json_t *files = plan_files_json(&plan, &bytes);
-        json_t *o = json_pack("{s:b,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:I,s:I,s:o,s:s,s:b}", "dry_run", 1,
-                              "source", path, "target_path", out, "restored_path", out, "replica",
-                              t.type, "txid", hex_json(plan.max_txid), "min_txid", hex_json(plan.min_txid),
-                              "max_txid", hex_json(plan.max_txid), "size", (json_int_t)bytes, "file_count",
-                              (json_int_t)plan.n, "files", files, "layout", plan.layout ? plan.layout : "ltx",
-                              "output_exists", exists);
+        json_t *o;
+        if (plan.v3) {
+            const ls_v3_plan *p = plan.v3;
+            json_t *files = json_array();
+            json_array_append_new(files, v3_entry("snapshot", &p->snapshot, NULL));
+            for (size_t i = 0; i < p->n; i++) json_array_append_new(files, v3_entry("wal", NULL, &p->segments[i]));
+            o = json_pack("{s:b,s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:I,s:o,s:s,s:b}", "dry_run", 1,
+                          "source", path, "target_path", out, "restored_path", out, "replica", t.type,
+                          "txid", "", "generation", p->generation, "snapshot_index",
+                          (json_int_t)p->snapshot.index, "index", (json_int_t)p->max_index, "size",
+                          (json_int_t)p->total_bytes, "file_count", (json_int_t)(p->n + 1), "files",
+                          files, "layout", "v0.3", "output_exists", exists);
+        } else {
+            int64_t bytes;
+            json_t *files = plan_files_json(&plan, &bytes);
+            o = json_pack("{s:b,s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:I,s:I,s:o,s:s,s:b}", "dry_run", 1,
+                          "source", path, "target_path", out, "restored_path", out, "replica",
+                          t.type, "txid", hex_json(plan.max_txid), "min_txid", hex_json(plan.min_txid),
+                          "max_txid", hex_json(plan.max_txid), "size", (json_int_t)bytes, "file_count",
+                          (json_int_t)plan.n, "files", files, "layout", "ltx", "output_exists", exists);
+        }
         ok(r, o);
         goto done;
     }
@@ -971,8 +985,13 @@ static void tool_restore(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r) {
         .progress_ctx = &pc,
         .cancel = &c->cancel,
         .plan = &plan,
+        .ltx_only = true, /* the layout was chosen above; a v0.3 plan carries plan.v3 */
+        .v3_generation = gen,
+        .v3_has_index = has_index,
+        .v3_index = has_index ? (uint32_t)index : 0,
     };
-    ls_mcp_call_log(c, LS_MCP_LOG_INFO, "restoring %s to %s (%zu files)", t.url, out, plan.n);
+    ls_mcp_call_log(c, LS_MCP_LOG_INFO, "restoring %s to %s (%s layout)", t.url, out,
+                    plan.v3 ? "v0.3" : "ltx");
     ls_restore_result res;
     memset(&res, 0, sizeof(res));
     rc = ls_restore_run(t.st, &ro, &res, &e);
@@ -988,16 +1007,22 @@ static void tool_restore(ls_mcp_call *c, json_t *args, ls_mcp_tool_result *r) {
         goto done;
     }
     ls_info("mcp: restored database", "output", out, "txid", LS_HEX16(res.txid));
-    json_t *o = json_pack("{s:s,s:o,s:I,s:I,s:f,s:s,s:s,s:s,s:s,s:i,s:s,s:b}", "restored_path",
-                          res.restored_path ? res.restored_path : out, "txid", hex_json(res.txid),
-                          "size", (json_int_t)res.size, "duration_ms",
+    json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:f,s:s,s:s,s:s,s:s,s:i,s:s,s:b}", "restored_path",
+                          res.restored_path ? res.restored_path : out, "txid", "", "size",
+                          (json_int_t)res.size, "duration_ms",
                           (json_int_t)(res.duration_ns / LS_NS_PER_MS), "duration_seconds",
                           (double)res.duration_ns / 1e9, "integrity_check",
                           res.integrity_result ? res.integrity_result : "skipped",
                           "integrity_check_mode", imode, "replica", t.type, "source", path,
-                          "page_size", (int)res.page_size, "layout", res.layout ? res.layout : "ltx",
+                          "page_size", (int)res.page_size, "layout", plan.v3 ? "v0.3" : "ltx",
                           "dry_run", 0);
     if (o) {
+        if (plan.v3) {
+            json_object_set_new(o, "generation", json_string(plan.v3->generation));
+            json_object_set_new(o, "index", json_integer(plan.v3->max_index));
+        } else {
+            json_object_set_new(o, "txid", hex_json(res.txid));
+        }
         char d[64];
         ls_format_duration(res.duration_ns, d, sizeof(d));
         json_object_set_new(o, "duration", json_string(d));
@@ -1191,8 +1216,8 @@ const ls_mcp_tool ls_mcp_tools[] = {
      "\"object\",\"properties\":{\"generation\":{\"type\":\"string\"},\"name\":{\"type\":\"string\""
      "},\"snapshots\":{\"type\":\"integer\"},\"wal_segments\":{\"type\":\"integer\"},\"size\":{"
      "\"type\":\"integer\"},\"created_at\":" TIME_OR_NULL ",\"updated_at\":" TIME_OR_NULL
-     ",\"min_index\":{\"type\":\"integer\"},\"max_index\":{\"type\":\"integer\"}},\"required\":["
-     "\"generation\"]}},\"count\":{\"type\":\"integer\"}," SOURCE_PROPS "\"note\":{\"type\":"
+     ",\"min_index\":{\"type\":\"integer\"},\"max_index\":{\"type\":\"integer\"},\"current\":{"
+     "\"type\":\"boolean\"}},\"required\":[\"generation\"]}},\"count\":{\"type\":\"integer\"}," SOURCE_PROPS "\"note\":{\"type\":"
      "\"string\"}},\"required\":[\"generations\"]}",
      LS_MCP_TOOL_READONLY | LS_MCP_TOOL_IDEMPOTENT, tool_generations},
     {"litestream_restore", "Restore a database",
@@ -1224,7 +1249,8 @@ const ls_mcp_tool ls_mcp_tools[] = {
      "\"boolean\"},\"skipped\":{\"type\":\"boolean\"},\"reason\":{\"type\":\"string\"},"
      "\"target_path\":{\"type\":\"string\"},\"min_txid\":" HEX16 ",\"max_txid\":" HEX16 ","
      "\"file_count\":{\"type\":\"integer\"},\"files\":{\"type\":\"array\"},\"page_size\":{\"type\":"
-     "\"integer\"},\"layout\":{\"type\":\"string\"},\"db_path\":{\"type\":\"string\"}},"
+     "\"integer\"},\"layout\":{\"type\":\"string\"},\"db_path\":{\"type\":\"string\"},\"generation\":{"
+     "\"type\":\"string\"},\"index\":{\"type\":\"integer\"},\"snapshot_index\":{\"type\":\"integer\"}},"
      "\"required\":[\"restored_path\",\"txid\",\"size\"]}",
      LS_MCP_TOOL_DESTRUCTIVE | LS_MCP_TOOL_WRITES, tool_restore},
     {"litestream_reset", "Reset local state",

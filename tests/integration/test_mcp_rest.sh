@@ -177,6 +177,17 @@ if [ -d "$V3" ]; then
   check "v0.3 snapshots listed with generation and index" has '"index": 0'
   req GET "/mcp/tools/litestream_ltx?path=file://$V3&generation=00000000000000ff" ""
   check_eq "unknown generation -> 404" 404 "$CODE"
+  req POST /mcp/tools/litestream_restore "{\"path\":\"file://$V3\",\"o\":\"$T/allowed/v3.db\",\"dry_run\":true}" "${J[@]}"
+  check "v0.3 dry run names the layout and generation" bash -c 'grep -q "\"layout\": \"v0.3\"" <<<"$0" && grep -q "\"generation\": \"0000000000000000\"" <<<"$0"' "$BODY"
+  req POST /mcp/tools/litestream_restore "{\"path\":\"file://$V3\",\"o\":\"$T/allowed/v3.db\"}" "${J[@]}"
+  check_eq "v0.3 restore -> 200" 200 "$CODE"
+  check "v0.3 restore equals the golden result" cmp -s "$T/allowed/v3.db" "$(dirname "$V3")/v03-replica-expected-restore.db"
+  req POST /mcp/tools/litestream_restore "{\"path\":\"file://$V3\",\"o\":\"$T/allowed/v3b.db\",\"generation\":\"0000000000000000\",\"index\":\"00000001\"}" "${J[@]}"
+  check_eq "v0.3 restore to a WAL index -> 200" 200 "$CODE"
+  check "v0.3 restore reports the index" has '"index": 1'
+  req POST /mcp/tools/litestream_restore "{\"path\":\"file://$V3\",\"o\":\"$T/allowed/v3c.db\",\"index\":9}" "${J[@]}"
+  check_eq "v0.3 index past the end -> 404" 404 "$CODE"
+  check "v0.3 index error names the highest index" has 'highest index'
 else
   echo "SKIP: shared v0.3 fixture absent ($V3)"
 fi
