@@ -28,6 +28,20 @@ else
   echo "setup: all Debian packages present"
 fi
 
+# Node packages for the S3 tests (s3rver on loopback, the AWS SigV4 signer for
+# the signing check): npm ci into tests/s3/node_modules plus the s3rver fix,
+# only when missing or package-lock.json changed. Failure is not fatal: the
+# S3 integration tests then print SKIP.
+setup_s3_test_deps() {
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup: npm not found; S3 integration tests will be skipped"
+    return 0
+  fi
+  bash "$(dirname "$0")/../tests/s3/ensure_deps.sh" ||
+    echo "setup: installing the S3 test dependencies failed; S3 integration tests will be skipped"
+}
+setup_s3_test_deps
+
 # Node packages for the MCP tests (official MCP SDK client, conformance suite,
 # Node 22): npm ci into tests/mcp/node_modules, only when it is missing or
 # package-lock.json changed.
