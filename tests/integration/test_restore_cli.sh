@@ -210,7 +210,7 @@ check "restore -h prints usage on stdout" grep -q "litestream restore \[argument
 check "x.db never created" test ! -e "$T/x.db"
 
 # A replica holding only v0.3 backups is restored from them (the v0.3
-# restore itself is covered by test_legacy_restore.sh).
+# restore itself is covered by test_legacy_cli.sh).
 cp -r "$G/v03-replica" "$T/v03"
 chmod -R u+w "$T/v03"
 run "$B" restore -o "$T/v03.db" "file://$T/v03"
