@@ -42,6 +42,7 @@ ls_code ls_mcp_new(const ls_mcp_opts *o, ls_mcp **out, ls_err *err) {
     ls_mcp *m = calloc(1, sizeof(*m));
     if (!m) return ls_err_set(err, LS_ERR_NOMEM, "out of memory");
     pthread_mutex_init(&m->mu, NULL);
+    sem_init(&m->listing_sem, 0, LS_MCP_MAX_LISTINGS);
     m->config_path = o->config_path && *o->config_path ? ls_path_abs(o->config_path) : ls_strdup("");
     m->config = o->config;
     m->expand_env = o->expand_env;
@@ -118,6 +119,7 @@ void ls_mcp_free(ls_mcp *m) {
     free(m->config_path);
     free(m->addr);
     pthread_mutex_destroy(&m->mu);
+    sem_destroy(&m->listing_sem);
     free(m);
 }
 

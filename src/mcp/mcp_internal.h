@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -154,6 +155,10 @@ ls_code ls_mcp_tools_init(ls_mcp *m, ls_err *err);
 
 /* ---- the server object ------------------------------------------------ */
 
+/* Read-only tool calls running at once (others wait): answers for many
+ * databases are large, so this bounds the server's memory under load. */
+#define LS_MCP_MAX_LISTINGS 4
+
 typedef struct ls_mcp_inflight {
     ls_mcp_session *s;            /* not a reference: identity only */
     char *id_key;                 /* compact JSON of the request id */
@@ -177,6 +182,8 @@ struct ls_mcp {
     int64_t started_mono_ns;
 
     pthread_mutex_t mu;           /* sessions, inflight, config cache */
+    sem_t listing_sem;            /* bounds concurrent read-only tool calls
+                                     (memory: each builds its whole answer) */
     ls_mcp_session **sessions;
     size_t nsessions, capsessions;
     ls_mcp_inflight *inflight;

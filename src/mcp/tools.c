@@ -1286,7 +1286,12 @@ const ls_mcp_tool *ls_mcp_tool_find(ls_mcp *m, const char *name, bool *removed) 
 void ls_mcp_tool_run(ls_mcp_call *c, const ls_mcp_tool *t, json_t *args, ls_mcp_tool_result *r) {
     json_t *empty = NULL;
     if (!args) args = empty = json_object();
+    bool limited = t->flags & LS_MCP_TOOL_READONLY;
+    if (limited)
+        while (sem_wait(&c->m->listing_sem) != 0) {
+        }
     t->run(c, args, r);
+    if (limited) sem_post(&c->m->listing_sem);
     json_decref(empty);
 }
 
