@@ -99,6 +99,7 @@ static bool read_request(int fd, req *r) {
             if (k <= 0) return false;
             got += (size_t)k;
         }
+        r->body[r->body_len] = '\0';
     }
     return true;
 }
