@@ -26,10 +26,14 @@
  *        Every index is one WAL generation; its salt comes from its offset-0
  *        segment (later segments wait until that one has been seen).
  * A commit (s_c, w_c) is covered by a file (s_f, e_f) when s_f is a later WAL
- * generation than s_c (serial-number order: (int32_t)(s_f - s_c) > 0; SQLite
- * adds 1 to salt-1 on every WAL restart, so wrap-around of the unsigned value
- * does not matter) or s_f == s_c and e_f >= w_c. The commit's lag is the
- * detection time of the first such file minus the commit's log timestamp.
+ * generation than s_c or s_f == s_c and e_f >= w_c. Generations are numbered
+ * by the order in which their salt-1 first appears in the writer's log, not
+ * by the salt's value: SQLite usually adds 1 to salt-1 at a WAL restart, but
+ * uses random salts when the WAL was reset by another connection (reported as
+ * salt_resets). A file whose salt-1 the log has not shown yet waits; when it
+ * is resolved, coverage is recomputed in detection-time order. The commit's
+ * lag is the detection time of the first covering file minus the commit's
+ * log timestamp.
  *
  -verify is a one-shot check run after a benchmark (no watching, no lag):
  * all files are read in (index, offset) order; for v03 every segment is
@@ -72,11 +76,11 @@ enum layout { L_V05, L_V03, L_EVENTS };
 
 typedef struct commit {
     int64_t id, t_ns, wend, cov_ns; /* cov_ns 0: not covered yet */
-    uint32_t salt;
+    uint32_t salt, ord;              /* ord: WAL generation number, see gen_of */
 } commit;
 
 typedef struct point {
-    uint32_t salt;
+    uint32_t salt, ord;
     int64_t end, t_ns;
 } point;
 
@@ -125,10 +129,27 @@ static uint32_t be32(const unsigned char *p) {
 }
 static uint64_t be64(const unsigned char *p) { return (uint64_t)be32(p) << 32 | be32(p + 4); }
 
-/* Order of WAL positions: later generation first by serial-number salt. */
-static int cmp_pos(uint32_t sa, int64_t ea, uint32_t sb, int64_t eb) {
-    if (sa != sb) return (int32_t)(sa - sb) > 0 ? 1 : -1;
+/* Order of WAL positions: (generation number, end). */
+static int cmp_pos(uint32_t oa, int64_t ea, uint32_t ob, int64_t eb) {
+    if (oa != ob) return oa > ob ? 1 : -1;
     return ea > eb ? 1 : ea < eb ? -1 : 0;
+}
+
+/* WAL generations are numbered in the order their salt-1 first appears in
+ * the writer's log. Salt-1 is not a reliable order by itself: SQLite adds 1
+ * when a connection restarts the WAL, but picks random salts when a
+ * connection whose own checkpoint counter is 0 writes the first frame of a
+ * WAL that another connection reset (e.g. the replicator's RESTART/TRUNCATE
+ * checkpoint). */
+static uint32_t *gen_salts;
+static size_t n_gen, cap_gen;
+static bool gen_of(uint32_t salt, uint32_t *ord) {
+    for (size_t i = n_gen; i-- > 0;)
+        if (gen_salts[i] == salt) {
+            *ord = (uint32_t)i;
+            return true;
+        }
+    return false;
 }
 
 /* ---- state ------------------------------------------------------------- */
@@ -141,8 +162,11 @@ static commit *C;
 static size_t nC, capC, next_unc;
 static point *R; /* record-setting files: strictly increasing position */
 static size_t nR, capR;
-static point *F; /* every mapped file */
+static point *F; /* every mapped file whose generation is known, by detection time */
 static size_t nF, capF;
+static point *U; /* files whose salt-1 the writer's log has not shown yet */
+static size_t nU, capU;
+static size_t n_salt_resets; /* generation changes where salt-1 did not grow by 1 */
 static size_t n_late, n_nowal, n_unparsed_retry;
 
 static v03idx *X;
@@ -189,12 +213,51 @@ static void seen_add(const char *s) {
 
 /* ---- coverage ------------------------------------------------------------ */
 static void add_point(uint32_t salt, int64_t end, int64_t t) {
-    GROW(F, nF, capF);
-    F[nF++] = (point){salt, end, t};
-    if (nR == 0 || cmp_pos(salt, end, R[nR - 1].salt, R[nR - 1].end) > 0) {
-        GROW(R, nR, capR);
-        R[nR++] = (point){salt, end, t};
+    point p = {salt, 0, end, t};
+    if (!gen_of(salt, &p.ord)) {
+        GROW(U, nU, capU);
+        U[nU++] = p;
+        return;
     }
+    GROW(F, nF, capF);
+    F[nF++] = p;
+    if (nR == 0 || cmp_pos(p.ord, end, R[nR - 1].ord, R[nR - 1].end) > 0) {
+        GROW(R, nR, capR);
+        R[nR++] = p;
+    }
+}
+
+static int cmp_point_t(const void *a, const void *b) {
+    const point *x = a, *y = b;
+    return x->t_ns < y->t_ns ? -1 : x->t_ns > y->t_ns;
+}
+
+/* Files waiting for their generation: once the log has shown their salt, put
+ * them in detection-time order and recompute coverage from the start. */
+static void resolve_unknown(void) {
+    bool moved = false;
+    for (size_t i = 0; i < nU;) {
+        uint32_t ord;
+        if (gen_of(U[i].salt, &ord)) {
+            GROW(F, nF, capF);
+            F[nF] = U[i];
+            F[nF++].ord = ord;
+            U[i] = U[--nU];
+            moved = true;
+        } else {
+            i++;
+        }
+    }
+    if (!moved) return;
+    qsort(F, nF, sizeof(point), cmp_point_t);
+    nR = 0;
+    for (size_t i = 0; i < nF; i++)
+        if (nR == 0 || cmp_pos(F[i].ord, F[i].end, R[nR - 1].ord, R[nR - 1].end) > 0) {
+            GROW(R, nR, capR);
+            R[nR++] = F[i];
+        }
+    for (size_t i = 0; i < nC; i++) C[i].cov_ns = 0;
+    next_unc = 0;
 }
 
 static void cover(void) {
@@ -204,7 +267,7 @@ static void cover(void) {
         size_t lo = 0, hi = nR;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (cmp_pos(R[mid].salt, R[mid].end, c->salt, c->wend) >= 0) hi = mid;
+            if (cmp_pos(R[mid].ord, R[mid].end, c->ord, c->wend) >= 0) hi = mid;
             else lo = mid + 1;
         }
         if (lo == nR) break;
@@ -236,9 +299,16 @@ static void read_log(void) {
             long long id, t, we;
             unsigned salt;
             if (sscanf(logbuf + start, "%lld %lld %x %lld", &id, &t, &salt, &we) == 4) {
+                uint32_t ord;
+                if (!gen_of(salt, &ord)) {
+                    if (n_gen > 0 && salt != gen_salts[n_gen - 1] + 1) n_salt_resets++;
+                    GROW(gen_salts, n_gen, cap_gen);
+                    ord = (uint32_t)n_gen;
+                    gen_salts[n_gen++] = salt;
+                }
                 GROW(C, nC, capC);
-                if (nC > 0 && cmp_pos(salt, we, C[nC - 1].salt, C[nC - 1].wend) < 0) n_log_backwards++;
-                C[nC++] = (commit){id, t, we, 0, salt};
+                if (nC > 0 && cmp_pos(ord, we, C[nC - 1].ord, C[nC - 1].wend) < 0) n_log_backwards++;
+                C[nC++] = (commit){id, t, we, 0, salt, ord};
             }
             start = i + 1;
         }
@@ -634,26 +704,29 @@ static size_t ends_at_commit(void) {
         size_t lo = 0, hi = nC;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
-            if (cmp_pos(C[mid].salt, C[mid].wend, F[i].salt, F[i].end) >= 0) hi = mid;
+            if (cmp_pos(C[mid].ord, C[mid].wend, F[i].ord, F[i].end) >= 0) hi = mid;
             else lo = mid + 1;
         }
-        if (lo < nC && C[lo].salt == F[i].salt && C[lo].wend == F[i].end) at_commit++;
+        if (lo < nC && C[lo].ord == F[i].ord && C[lo].wend == F[i].end) at_commit++;
     }
     return at_commit;
 }
 
 static int verify_once(void) {
+    read_log();
     collect(g_root);
     qsort(all, n_all, sizeof(char *), cmp_paths);
     int64_t t = now_ns(CLOCK_REALTIME);
     size_t unreadable = 0;
     for (size_t i = 0; i < n_all; i++)
         if (handle_file(all[i], t) < 0) unreadable++;
-    read_log();
+    resolve_unknown();
     cover();
     printf("verify: layout=%s files=%zu file_ends_at_commit=%zu unreadable=%zu commits=%zu "
-           "covered_at_end=%zu log_backwards=%zu\n",
-           g_layout == L_V05 ? "v05" : "v03", nF, ends_at_commit(), unreadable, nC, next_unc, n_log_backwards);
+           "covered_at_end=%zu wal_generations=%zu salt_resets=%zu unknown_generation_files=%zu "
+           "log_backwards=%zu\n",
+           g_layout == L_V05 ? "v05" : "v03", nF, ends_at_commit(), unreadable, nC, next_unc, n_gen, n_salt_resets,
+           nU, n_log_backwards);
     if (g_layout == L_V03)
         printf("v03verify: indexes=%zu segments=%" PRId64 " frames=%" PRId64 " misaligned=%" PRId64
                " salt_mismatch=%" PRId64 " gaps=%" PRId64 " pending_segments=%zu\n",
@@ -748,6 +821,7 @@ int main(int argc, char **argv) {
         }
         if (g_layout != L_EVENTS) {
             read_log();
+            resolve_unknown();
             cover();
         }
         if (g_stop || m >= deadline) break;
@@ -766,6 +840,7 @@ int main(int argc, char **argv) {
     int64_t t = now_ns(CLOCK_REALTIME);
     drain_inotify(t);
     read_log();
+    resolve_unknown();
     cover();
 
     int64_t *lags = malloc((nC ? nC : 1) * sizeof(int64_t));
@@ -791,9 +866,10 @@ int main(int argc, char **argv) {
     pct(pmin, sizeof(pmin), lags, nC, 0.0);
     printf("lag: commits=%zu covered=%zu uncovered=%zu p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s "
            "min_ms=%s mean_covered_ms=%.1f files=%zu file_ends_at_commit=%zu late_files=%zu "
-           "files_without_wal=%zu pending_segments=%zu log_backwards=%zu\n",
+           "files_without_wal=%zu pending_segments=%zu wal_generations=%zu salt_resets=%zu "
+           "unknown_generation_files=%zu log_backwards=%zu\n",
            nC, ncov, nC - ncov, p50, p90, p99, pmax, pmin, ncov ? sum / (double)ncov : -1.0, nF, at_commit,
-           n_late, n_nowal, nP, n_log_backwards);
+           n_late, n_nowal, nP, n_gen, n_salt_resets, nU, n_log_backwards);
     free(lags);
     return 0;
 }
