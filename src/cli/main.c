@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "cli/commands.h"
 
 const cli_command ls_commands[] = {
@@ -57,6 +59,11 @@ static void promote_credentials(void) {
 }
 
 int main(int argc, char **argv) {
+    /* No up-front page-cache bulk allocation per SQLite connection (the
+     * default reserves ~80 KiB each; replicate keeps several connections per
+     * database open, so with many databases it dominates memory). Must run
+     * before SQLite initialises. */
+    sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
     promote_credentials();
     if (argc < 2) {
         print_usage(stdout);
