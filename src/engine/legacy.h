@@ -50,9 +50,11 @@
  * block checksums verified when present, concatenated and skippable frames
  * accepted, a truncated frame or trailing garbage is an error.
  *
- * Memory: bounded and independent of the database size: LZ4F state (at most
- * one 4 MiB block + 64 KiB window), 64 KiB input, 256 KiB output buffer, one
- * WAL frame (<= 64 KiB + 24), plus the listing (O(number of objects)).
+ * Memory: bounded and independent of the database size: LZ4F state (block
+ * buffers sized by the frame's declared block size, at most 4 MiB each),
+ * 64 KiB input, 256 KiB output buffer, one WAL frame (<= 64 KiB + 24),
+ * SQLite's page cache while it checkpoints, plus the listing (O(number of
+ * objects)).
  *
  * Thread-safety: functions use only their own state; several restores may
  * run at once on different outputs. Results are owned by the caller.

@@ -573,7 +573,8 @@ static void progress(v3_run *r, bool force) {
     if (!o->progress) return;
     if (!force && r->done - r->reported < r->step) return;
     r->reported = r->done;
-    o->progress(o->progress_ctx, r->done, r->total);
+    /* An object that grew after the listing must not report done > total. */
+    o->progress(o->progress_ctx, r->done < r->total ? r->done : r->total, r->total);
 }
 
 /* Counts compressed bytes consumed (for progress) as they are read. */
