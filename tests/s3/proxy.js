@@ -12,6 +12,10 @@
 // Faults are only injected on requests whose URL does not contain
 // "nofault". Listens on 127.0.0.1 only; prints "proxy listening on PORT".
 // SIGUSR1 toggles faults off/on (so a test can let a run catch up).
+// --mirror DIR --mirror-prefix /BUCKET/PATH/ : every successful PutObject
+// under the prefix is also written (atomically, when S3 answered) to DIR in
+// the file-replica layout ("0000/x.ltx" -> "ltx/0/x.ltx", v0.3 keys as
+// they are), so bench_lag can time replication lag from the outside.
 'use strict';
 const http = require('http');
 const fs = require('fs');
@@ -33,6 +37,17 @@ for (const kv of (opt('faults', '') || '').split(',').filter(Boolean)) {
   faults[k] = parseFloat(v);
 }
 let faultsOn = true;
+const mirror = opt('mirror', null);
+const mirrorPrefix = opt('mirror-prefix', null);
+const path = require('path');
+function mirrorPath(url) {
+  if (!mirror || !mirrorPrefix || url.includes('?') || !url.startsWith(mirrorPrefix)) return null;
+  const key = decodeURIComponent(url.slice(mirrorPrefix.length));
+  const m = /^([0-9a-f]{4})\/([^/]+\.ltx)$/.exec(key);
+  const rel = m ? `ltx/${parseInt(m[1], 16)}/${m[2]}` : key;
+  if (rel.split('/').some((s) => s === '..' || s === '')) return null;
+  return path.join(mirror, rel);
+}
 process.on('SIGUSR1', () => { faultsOn = !faultsOn; });
 
 // deterministic PRNG (mulberry32)
@@ -103,10 +118,18 @@ const server = http.createServer((req, res) => {
     });
     return;
   }
+  const mp = req.method === 'PUT' ? mirrorPath(req.url) : null;
+  const chunks = [];
+  if (mp) req.on('data', (c) => chunks.push(c));
   const up = http.request({
     host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: req.headers,
   }, (ures) => {
     log({ ...rec, status: ures.statusCode, ms: Date.now() - t0 });
+    if (mp && ures.statusCode === 200) {
+      fs.mkdirSync(path.dirname(mp), { recursive: true });
+      fs.writeFileSync(mp + '.tmp', Buffer.concat(chunks));
+      fs.renameSync(mp + '.tmp', mp);
+    }
     res.writeHead(ures.statusCode, ures.headers);
     if (fault === 'midbody') {
       const len = parseInt(ures.headers['content-length'] || '0', 10);
