@@ -404,6 +404,11 @@ static int run_follow(cli_target *t, const char *out_path, const char *type,
             ls_info("no matching backups found");
             return 0;
         }
+        bool v3 = false;
+        if (ls_v3_has_data(t->st, &v3, &err) == LS_OK && v3)
+            return cli_fail(NULL, "no matching backup files available (follow mode reads v0.5 LTX "
+                                  "files; this replica holds Litestream v0.3 backups: restore them "
+                                  "without -f)");
         return cli_fail(NULL, "no matching backup files available");
     }
     if (rc == LS_ERR_CANCELED) return 0; /* interrupted during the initial restore */
