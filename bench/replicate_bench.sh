@@ -181,6 +181,16 @@ wait_ready() {
   return 1
 }
 
+# settle: flush dirty pages left by earlier cases (GBs at max rate) so that
+# their writeback does not slow this case's fsyncs or throttle its writer.
+settle() {
+  local t0; t0=$(date +%s%N)
+  sync
+  local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  [ "$ms" -gt 500 ] && log "sync before $1 took ${ms} ms"
+  return 0
+}
+
 declare -A M # results: M[case.key]=value
 
 # run_case IMPL CASE RATE SECONDS [lowlat]: one workload run; IMPL none|ours|ref.
@@ -188,6 +198,7 @@ run_case() {
   local impl=$1 name=$2 rate=$3 secs=$4 mode=${5:-}
   local d=$OUT/$name db=$OUT/$name/db.sqlite rep=$OUT/$name/replica rpid="" lpid
   rm -rf "$d"; mkdir -p "$d"
+  settle "$name"
   "$W" -db "$db" -count 1 >/dev/null || die "$name: cannot create database"
   if [ "$impl" != none ]; then
     write_config "$impl" "$d/litestream.yml" "$db" "$rep" "$mode"
@@ -256,6 +267,7 @@ run_case ref r100_ref 100 "$PHASE"
 run_case ours r100_lowlat 100 "$PHASE" lowlat
 
 # ---------------------------------------------------------------------------
+settle idle
 log "phase 5: idle ${IDLE}s after ${IDLE_WRITES}s of writes at 100/s (both replicators side by side)"
 declare -A IPID
 for impl in ours ref; do
@@ -334,6 +346,7 @@ for impl in ours ref; do
   times=()
   for k in 1 2 3; do
     rm -f "$d/restored.sqlite"
+    settle "restore_$impl"
     t0=$(date +%s%N)
     if "$(bin_of "$impl")" restore -o "$d/restored.sqlite" "file://$d/replica" >"$d/restore.log" 2>&1; then
       times+=("$(calc "($(date +%s%N) - $t0) / 1e9")")
@@ -353,6 +366,7 @@ for impl in ours ref; do
     times=()
     for k in 1 2 3; do
       rm -f "$d/restored-nocheck.sqlite"
+      settle "restore_nocheck"
       t0=$(date +%s%N)
       "$OURS" restore -integrity-check none -o "$d/restored-nocheck.sqlite" "file://$d/replica" >"$d/restore-nocheck.log" 2>&1 &&
         times+=("$(calc "($(date +%s%N) - $t0) / 1e9")")
