@@ -28,9 +28,11 @@
  *   - index and timestamp together -> LS_ERR_INVALID "cannot specify index &
  *     timestamp to restore".
  *   Plan-time checks on names (no data read): the first segment must be
- *   <snapshot index>/0, each index must start at offset 0 and follow the
- *   previous index by one ("missing WAL index: expected E/0, got I/O" plus
- *   the file), and with a target index the replay must reach it.
+ *   <snapshot index>/0 — a snapshot is never restored without the WAL of
+ *   its own index, since it holds only the checkpointed pages — each index
+ *   must start at offset 0 and follow the previous index by one ("missing
+ *   WAL index: expected E/0, got I/O" plus the file), and with a target
+ *   index the replay must reach it.
  *
  * Application (ls_v3_restore_run): the snapshot is LZ4-decoded into
  * "<output>.tmp" (same temp file, lock, force and cleanup rules as LTX

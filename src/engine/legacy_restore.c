@@ -403,11 +403,27 @@ static ls_code plan_in_generation(const gen_data *g, const ls_v3_target *t, ls_v
         if (s->created_at_ns > p->created_at_ns) p->created_at_ns = s->created_at_ns;
         p->max_index = s->index;
     }
+    /* The snapshot is the main database file only: the frames of its own
+     * WAL index up to the snapshot's position are needed too, so a
+     * snapshot without any segment of its index is never restored alone. */
+    if (p->n == 0 && ts) {
+        char q[64];
+        fmt_ts(ts, q, sizeof(q));
+        return ls_err_set(err, LS_ERR_UNAVAILABLE,
+                          "no matching backups found: the WAL of snapshot %s (index %08x) was "
+                          "uploaded after %s",
+                          snap->key, snap->index, q);
+    }
+    if (p->n == 0)
+        return ls_err_set(err, LS_ERR_FORMAT,
+                          "missing WAL index: expected %08x/0, got none (generation %s has no WAL "
+                          "segment for snapshot %s, which needs the WAL of its index from offset 0)",
+                          snap->index, g->name, snap->key);
     if (t->has_index && p->max_index < t->index)
         return ls_err_set(err, LS_ERR_FORMAT,
                           "missing WAL index: expected %08x/0 in generation %s (the replay from "
                           "snapshot %s stops at index %08x, before the requested index %08x)",
-                          p->max_index + (p->n ? 1u : 0u), g->name, snap->key, p->max_index,
+                          p->max_index + 1u, g->name, snap->key, p->max_index,
                           t->index);
     return LS_OK;
 }

@@ -582,6 +582,12 @@ static void test_plan_and_generations(void **state) {
     assert_int_equal(ls_v3_plan_compute(f->st, &t, &p, &e), LS_OK);
     assert_int_equal(p.segments[p.n - 1].offset, 0);
     ls_v3_plan_free(&p);
+    /* Between snapshot A/0 (03.345) and the upload of its WAL (03.351):
+     * the snapshot alone would lack its index's frames. */
+    assert_int_equal(ls_parse_rfc3339("2026-11-22T02:26:03.348Z", &t.timestamp_ns, NULL), LS_OK);
+    assert_int_equal(ls_v3_plan_compute(f->st, &t, &p, &e), LS_ERR_UNAVAILABLE);
+    assert_non_null(strstr(e.msg, "snapshots/00000000.snapshot.lz4 (index 00000000) was uploaded after"));
+    t.timestamp_ns = ts - 1;
     /* A timestamp with -generation outside its span. */
     t.generation = GEN_B;
     assert_int_equal(ls_v3_plan_compute(f->st, &t, &p, &e), LS_ERR_UNAVAILABLE);
@@ -728,6 +734,12 @@ static void test_damaged_replicas(void **state) {
     free(p);
     expect_fail(f, LS_ERR_FORMAT, "missing WAL index: expected 00000000/0, got 00000000/2050",
                 GOLD "wal/00000000_00002050.wal.lz4");
+
+    /* No WAL at all: the snapshot is never restored alone. */
+    fresh_golden(f);
+    run_cmd("rm -f '%s'/%s", f->rep, GOLD "wal/*.wal.lz4");
+    expect_fail(f, LS_ERR_FORMAT, "missing WAL index: expected 00000000/0, got none",
+                GOLD "snapshots/00000000.snapshot.lz4");
 
     /* Missing offset inside an index. */
     fresh_golden(f);
