@@ -196,8 +196,11 @@ declare -A M # results: M[case.key]=value
 # run_case IMPL CASE RATE SECONDS [lowlat]: one workload run; IMPL none|ours|ref.
 run_case() {
   local impl=$1 name=$2 rate=$3 secs=$4 mode=${5:-}
-  local d=$OUT/$name db=$OUT/$name/db.sqlite rep=$OUT/$name/replica rpid="" lpid
-  rm -rf "$d"; mkdir -p "$d"
+  # the database gets a directory of its own: ours watches the database's
+  # directory with inotify, and the benchmark's own files (writer log) must
+  # not generate events there
+  local d=$OUT/$name db=$OUT/$name/db/db.sqlite rep=$OUT/$name/replica rpid="" lpid
+  rm -rf "$d"; mkdir -p "$d/db"
   settle "$name"
   "$W" -db "$db" -count 1 >/dev/null || die "$name: cannot create database"
   if [ "$impl" != none ]; then
@@ -245,7 +248,7 @@ run_case() {
     "$LAG" -layout "$(layout_of "$impl")" -replica "$rep" -log "$d/writer.log" -verify >"$d/verify.out" 2>&1
     sed 's/^/    /' "$d/verify.out" >&2
   fi
-  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$db" "$db-wal" "$db-shm" "$rep" "$d/.db.sqlite-litestream"
+  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$d/db" "$rep"
 }
 
 # ---------------------------------------------------------------------------
@@ -271,16 +274,16 @@ settle idle
 log "phase 5: idle ${IDLE}s after ${IDLE_WRITES}s of writes at 100/s (both replicators side by side)"
 declare -A IPID
 for impl in ours ref; do
-  d=$OUT/idle_$impl; rm -rf "$d"; mkdir -p "$d"
-  "$W" -db "$d/db.sqlite" -count 1 >/dev/null
-  write_config "$impl" "$d/litestream.yml" "$d/db.sqlite" "$d/replica"
+  d=$OUT/idle_$impl; rm -rf "$d"; mkdir -p "$d/db"
+  "$W" -db "$d/db/db.sqlite" -count 1 >/dev/null
+  write_config "$impl" "$d/litestream.yml" "$d/db/db.sqlite" "$d/replica"
   start_bg "$d/replicator.log" "$(bin_of "$impl")" replicate -config "$d/litestream.yml"
   IPID[$impl]=$BG_PID
 done
 for impl in ours ref; do wait_ready "$impl" "$OUT/idle_$impl/replica" "${IPID[$impl]}" 20 "idle_$impl"; done
 wpids=()
 for impl in ours ref; do
-  start_bg "$OUT/idle_$impl/writer.out" "$W" -db "$OUT/idle_$impl/db.sqlite" -rate 100 -seconds "$IDLE_WRITES"
+  start_bg "$OUT/idle_$impl/writer.out" "$W" -db "$OUT/idle_$impl/db/db.sqlite" -rate 100 -seconds "$IDLE_WRITES"
   wpids+=("$BG_PID")
 done
 for p in "${wpids[@]}"; do wait "$p" 2>/dev/null; done
@@ -326,9 +329,9 @@ sqlite3 "$RD/src.sqlite" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
 M[restore.db_mib]=$(calc "$(stat -c %s "$RD/src.sqlite") / 1048576")
 M[restore.rows]=$(sqlite3 "$RD/src.sqlite" 'SELECT count(*) FROM t')
 for impl in ours ref; do
-  d=$RD/$impl; mkdir -p "$d"
-  cp "$RD/src.sqlite" "$d/db.sqlite"
-  write_config "$impl" "$d/litestream.yml" "$d/db.sqlite" "$d/replica"
+  d=$RD/$impl; mkdir -p "$d/db"
+  cp "$RD/src.sqlite" "$d/db/db.sqlite"
+  write_config "$impl" "$d/litestream.yml" "$d/db/db.sqlite" "$d/replica"
   t0=$(date +%s%N)
   start_bg "$d/replicator.log" "$(bin_of "$impl")" replicate -config "$d/litestream.yml"
   rp=$BG_PID
@@ -375,7 +378,7 @@ for impl in ours ref; do
     rm -f "$d/restored-nocheck.sqlite"
   fi
   log "restore_$impl: initial sync ${M[restore_$impl.initial_sync_s]}s, restore ${M[restore_$impl.s]:-failed}s (median of ${M[restore_$impl.all]:-}), rows=${M[restore_$impl.rows]} (expected ${M[restore.rows]})"
-  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$d/db.sqlite" "$d/db.sqlite-wal" "$d/db.sqlite-shm" "$d/restored.sqlite" "$d/replica" "$d/.db.sqlite-litestream"
+  [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$d/db" "$d/restored.sqlite" "$d/replica"
 done
 [ "${BENCH_KEEP:-0}" = 1 ] || rm -f "$RD/src.sqlite"
 
