@@ -605,10 +605,10 @@ static bool bool_query(const ls_replica_url *u, const char *k1, const char *k2, 
         const char *raw = qget(u, keys[i]);
         if (!*raw) continue;
         *set = true;
-        char low[8];
+        char low[8] = {0};
         size_t n = strlen(raw);
         if (n >= sizeof(low)) return false;
-        for (size_t j = 0; j <= n; j++) low[j] = (char)tolower((unsigned char)raw[j]);
+        for (size_t j = 0; j < n && j < sizeof(low) - 1; j++) low[j] = (char)tolower((unsigned char)raw[j]);
         return strcmp(low, "true") == 0 || strcmp(low, "1") == 0 || strcmp(low, "t") == 0 ||
                strcmp(low, "yes") == 0;
     }

@@ -45,9 +45,10 @@ typedef struct store_db {
     /* change counters used to skip work when nothing is new */
     uint64_t level_writes[LS_SNAPSHOT_LEVEL + 1]; /* [0] = L0 uploads */
     uint64_t compacted_from[LS_SNAPSHOT_LEVEL + 1]; /* level_writes[L-1] seen by level L */
-    uint64_t l0_retention_seen;
     int64_t last_change_ns;     /* wall time of the last upload/compaction */
-    int64_t l0_retention_last_ns;
+    int64_t last_upload_ns;     /* wall time of the last L0 upload */
+    bool l0_waiting;            /* last L0 retention kept files as too recent */
+    bool job_l0_waiting;        /* ...as reported by the job (worker side) */
 
     /* current job (owned by the worker while busy) */
     uv_work_t work;
@@ -239,6 +240,7 @@ static void job_sync(store_db *d) {
 static void run_l0_retention(store_db *d) {
     ls_store *s = d->store;
     uint64_t upto = UINT64_MAX;
+    d->job_l0_waiting = false;
     for (size_t i = 0; i < d->nreplicas; i++) {
         ls_retention_result rr;
         memset(&rr, 0, sizeof(rr));
@@ -251,6 +253,7 @@ static void run_l0_retention(store_db *d) {
             continue;
         }
         if (rr.l0_deleted_upto < upto) upto = rr.l0_deleted_upto;
+        if (rr.l0_too_recent > 0) d->job_l0_waiting = true;
     }
     if (d->nreplicas > 0 && upto != UINT64_MAX && upto > 0) {
         ls_err e;
@@ -392,8 +395,10 @@ static void after_work_cb(uv_work_t *w, int status) {
     }
     if (d->job_uploaded) {
         d->level_writes[0]++;
-        d->last_change_ns = ls_now_ns();
+        d->last_change_ns = d->last_upload_ns = ls_now_ns();
     }
+    if (kind == JOB_L0_RETENTION || (kind == JOB_COMPACT && d->job_level == 1 && d->job_compacted))
+        d->l0_waiting = d->job_l0_waiting;
     if (kind == JOB_COMPACT && d->job_compacted) {
         d->level_writes[d->job_level]++;
         d->last_change_ns = ls_now_ns();
@@ -529,20 +534,18 @@ static void snapshot_timer_cb(uv_timer_t *t) {
     uv_timer_start(t, snapshot_timer_cb, ms_until_boundary(s->opts.compact.snapshot_interval_ns), 0);
 }
 
-/* L0 retention only while something changed recently enough that files may
- * still become eligible; an idle replica gets no requests. */
+/* L0 retention runs after every L1 compaction (7.3 step 8). The timer adds
+ * a run only when the last one kept compacted files because they were too
+ * recent, and only once the newest of them is old enough: a replica that is
+ * idle, or whose eligible files are already gone, gets no requests. */
 static void l0_timer_cb(uv_timer_t *t) {
     ls_store *s = t->data;
     if (s->opts.compact.l0_retention_ns <= 0) return;
     int64_t now = ls_now_ns();
     for (size_t i = 0; i < s->ndbs; i++) {
         store_db *d = s->dbs[i];
-        if (d->last_change_ns == 0) continue;
-        if (now > d->last_change_ns + s->opts.compact.l0_retention_ns +
-                      2 * s->opts.l0_retention_check_interval_ns &&
-            d->l0_retention_last_ns > d->last_change_ns + s->opts.compact.l0_retention_ns)
-            continue;
-        d->l0_retention_last_ns = now;
+        if (!d->l0_waiting || now < d->last_upload_ns + s->opts.compact.l0_retention_ns) continue;
+        d->l0_waiting = false; /* the job reports again whether files remain */
         d->want_l0_retention = true;
         dispatch(d);
     }
