@@ -31,6 +31,7 @@ typedef struct store_db {
     uv_timer_t monitor_timer;   /* safety net */
     uv_timer_t spacing_timer;   /* delayed sync (spacing / retry backoff) */
     bool fsev_started;
+    bool fsev_paused;           /* watch stopped until the requested sync ran */
 
     /* loop-thread scheduling state */
     bool busy;
@@ -361,6 +362,7 @@ static void work_cb(uv_work_t *w) {
 
 static void dispatch(store_db *d);
 static void final_done(store_db *d);
+static void resume_watch(store_db *d);
 
 static void after_work_cb(uv_work_t *w, int status) {
     store_db *d = w->data;
@@ -392,6 +394,7 @@ static void after_work_cb(uv_work_t *w, int status) {
         }
         if (d->job_rc != LS_OK && d->retry_at == 0)
             d->retry_at = ls_monotonic_ns() + d->monitor_interval_ns;
+        resume_watch(d);
     }
     if (d->job_uploaded) {
         d->level_writes[0]++;
@@ -488,7 +491,30 @@ static void fs_event_cb(uv_fs_event_t *h, const char *filename, int events, int 
         request_sync(d);
         return;
     }
-    if (strcmp(filename, d->wal_name) == 0 || strcmp(filename, d->db_name) == 0) request_sync(d);
+    if (strcmp(filename, d->wal_name) == 0 || strcmp(filename, d->db_name) == 0) {
+        /* One event is enough: stop watching until the sync has run, so a
+         * busy application's every WAL write does not wake this thread (and
+         * queue an inotify event at its own expense). after_work_cb re-arms
+         * the watch and compares the WAL with what the sync saw. */
+        if (d->fsev_started && !d->fsev_paused && uv_fs_event_stop(&d->fsev) == 0)
+            d->fsev_paused = true;
+        request_sync(d);
+    }
+}
+
+/* Re-arms a paused watch after a sync; if the WAL changed since the sync
+ * looked at it (while nobody was watching), syncs again. */
+static void resume_watch(store_db *d) {
+    if (!d->fsev_paused || d->store->shutting_down) return;
+    d->fsev_paused = false;
+    if (uv_fs_event_start(&d->fsev, fs_event_cb, d->dir, 0) != 0) d->fsev_started = false;
+    int64_t size, mtime;
+    ino_t ino;
+    bool exists;
+    stat_wal(d, &size, &mtime, &ino, &exists);
+    if (exists != d->wal_seen.exists || size != d->wal_seen.size ||
+        mtime != d->wal_seen.mtime_ns || ino != d->wal_seen.ino)
+        d->want_sync = true;
 }
 
 /* Safety net: sync only if the WAL changed since the last sync saw it, the
@@ -656,7 +682,7 @@ void ls_store_shutdown(ls_store *s, void (*done)(void *ctx, ls_code rc), void *c
     if (s->started) {
         for (size_t i = 0; i < s->ndbs; i++) {
             store_db *d = s->dbs[i];
-            if (d->fsev_started) uv_fs_event_stop(&d->fsev);
+            if (d->fsev_started && !d->fsev_paused) uv_fs_event_stop(&d->fsev);
             close_handle(s, (uv_handle_t *)&d->fsev);
             close_handle(s, (uv_handle_t *)&d->monitor_timer);
             close_handle(s, (uv_handle_t *)&d->spacing_timer);

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-labels: slow
 # A database that grows past 1 GiB while `replicate` runs, so SQLite's lock
 # page (the page holding byte offset 0x40000000: page 262145 at 4096-byte
 # pages, never written by SQLite and never stored in LTX files) lies inside
