@@ -34,7 +34,11 @@ echo "== creating $D/data/app.db, replicating it to $D/replica, MCP on $ADDR"
 "$LS" replicate -config "$D/litestream.yml" >"$D/replicate.log" 2>&1 &
 PID=$!
 WPID=""
-stop() { [ -n "$WPID" ] && kill "$WPID" 2>/dev/null; kill -TERM "$PID" 2>/dev/null; wait "$PID" 2>/dev/null || true; }
+stop() {
+  if [ -n "$WPID" ]; then kill "$WPID" 2>/dev/null || true; fi
+  kill -TERM "$PID" 2>/dev/null || true
+  wait "$PID" 2>/dev/null || true
+}
 trap stop EXIT
 trap 'exit 0' INT TERM
 "$W" -db "$D/data/app.db" -rate 20 -seconds "$SECS" -row-size 256 -checkpoint-every 200
