@@ -16,7 +16,6 @@
 char *lscfg_expand_env_n(const char *text, size_t len, size_t *out_len);
 
 /* Go path.Clean ("" -> "."). malloc'd; NULL on OOM. */
-char *lscfg_path_clean(const char *p);
 
 /* go-yaml v2 plain-scalar resolution. */
 typedef enum lscfg_rtag {

@@ -1711,7 +1711,7 @@ static char *url_append_path(const char *url, const char *rel) {
     if (!base) return NULL;
     char *joined = *base ? ls_strfmt("%s/%s", base, rel) : ls_strdup(rel);
     free(base);
-    char *clean = joined ? lscfg_path_clean(joined) : NULL;
+    char *clean = joined ? ls_path_clean(joined) : NULL;
     free(joined);
     if (!clean) return NULL;
     const char *c = clean;
@@ -1779,7 +1779,7 @@ ls_code ls_config_dir_entry_db(const ls_db_config *de, const char *db_path, ls_d
             }
         } else if (rc == LS_OK) {
             char *np = (r->path.v && r->path.v[0]) ? ls_strfmt("%s/%s", r->path.v, rel) : ls_strdup(rel);
-            char *cp = np ? lscfg_path_clean(np) : NULL;
+            char *cp = np ? ls_path_clean(np) : NULL;
             free(np);
             if (!cp) rc = nomem(err);
             else {

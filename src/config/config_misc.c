@@ -49,12 +49,12 @@ char *ls_config_db_meta_path(const ls_db_config *db) {
 
 char *ls_config_dir_entry_meta_path(const ls_db_config *db, const char *rel) {
     if (!db || !db->dir || !rel) return NULL;
-    char *clean = lscfg_path_clean(rel);
+    char *clean = ls_path_clean(rel);
     if (!clean) return NULL;
     char *res = NULL;
     if (db->meta_dir.set && db->meta_dir.v) {
         char *joined = ls_strfmt("%s/%s-litestream", db->meta_dir.v, clean);
-        res = joined ? lscfg_path_clean(joined) : NULL;
+        res = joined ? ls_path_clean(joined) : NULL;
         free(joined);
     } else if (db->meta_path.set && db->meta_path.v) {
         if (strcmp(clean, ".") == 0) {
@@ -64,12 +64,12 @@ char *ls_config_dir_entry_meta_path(const ls_db_config *db, const char *rel) {
             char *joined = slash ? ls_strfmt("%s/%.*s/.%s-litestream", db->meta_path.v,
                                             (int)(slash - clean), clean, slash + 1)
                                  : ls_strfmt("%s/.%s-litestream", db->meta_path.v, clean);
-            res = joined ? lscfg_path_clean(joined) : NULL;
+            res = joined ? ls_path_clean(joined) : NULL;
             free(joined);
         }
     } else {
         char *dbp = ls_strfmt("%s/%s", db->dir, clean);
-        char *c2 = dbp ? lscfg_path_clean(dbp) : NULL;
+        char *c2 = dbp ? ls_path_clean(dbp) : NULL;
         res = c2 ? ls_default_meta_path(c2) : NULL;
         free(dbp);
         free(c2);

@@ -168,46 +168,6 @@ char *ls_config_expand_env(const char *text) {
     return lscfg_expand_env_n(text, strlen(text), NULL);
 }
 
-/* ------------------------------------------------------------------------ */
-/* Go path.Clean                                                             */
-
-char *lscfg_path_clean(const char *p) {
-    if (!p || !*p) return ls_strdup(".");
-    size_t n = strlen(p);
-    bool rooted = p[0] == '/';
-    char *out = malloc(n + 2);
-    if (!out) return NULL;
-    size_t w = 0, r = 0, dotdot = 0;
-    if (rooted) {
-        out[w++] = '/';
-        r = 1;
-        dotdot = 1;
-    }
-    while (r < n) {
-        if (p[r] == '/') {
-            r++;
-        } else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
-            r++;
-        } else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
-            r += 2;
-            if (w > dotdot) {
-                w--;
-                while (w > dotdot && out[w] != '/') w--;
-            } else if (!rooted) {
-                if (w > 0) out[w++] = '/';
-                out[w++] = '.';
-                out[w++] = '.';
-                dotdot = w;
-            }
-        } else {
-            if ((rooted && w != 1) || (!rooted && w != 0)) out[w++] = '/';
-            while (r < n && p[r] != '/') out[w++] = p[r++];
-        }
-    }
-    if (w == 0) out[w++] = '.';
-    out[w] = '\0';
-    return out;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Integers and go-yaml v2 resolution                                        */

@@ -694,7 +694,7 @@ static char *clean_key_path(const char *p) {
     if (!*p) return ls_strdup("");
     char *tmp = ls_strfmt("/%s", p);
     if (!tmp) return NULL;
-    char *c = lscfg_path_clean(tmp);
+    char *c = ls_path_clean(tmp);
     free(tmp);
     if (!c) return NULL;
     char *res = ls_strdup(c[0] == '/' ? c + 1 : c);
@@ -828,7 +828,7 @@ ls_code ls_parse_replica_url(const char *url, ls_replica_url **out, ls_err *err)
             rc = ls_err_set(err, LS_ERR_NOMEM, "out of memory");
             goto done;
         }
-        u->path = lscfg_path_clean(joined);
+        u->path = ls_path_clean(joined);
         free(joined);
         if (!u->path) rc = ls_err_set(err, LS_ERR_NOMEM, "out of memory");
         goto done;
@@ -840,7 +840,7 @@ ls_code ls_parse_replica_url(const char *url, ls_replica_url **out, ls_err *err)
     }
 
     /* Generic path: path.Clean(u.Path) without the leading "/". */
-    char *cleaned = lscfg_path_clean(r.path);
+    char *cleaned = ls_path_clean(r.path);
     if (!cleaned) {
         rc = ls_err_set(err, LS_ERR_NOMEM, "out of memory");
         goto done;

@@ -142,7 +142,6 @@ char *s3_object_key(const char *path, const char *key);
  * under "generations". Listings strip it from returned keys. malloc'd. */
 char *s3_key_root(const char *path, const char *key);
 /* Go path.Clean ("" -> "."). malloc'd, NULL on OOM. */
-char *s3_path_clean(const char *p);
 
 /* Endpoint "scheme://host[:port][/base]" split; host lower-cased. */
 typedef struct s3_endpoint {

@@ -14,6 +14,7 @@
 #include <openssl/md5.h>
 #include <openssl/sha.h>
 
+#include "util/fs.h"
 #include "storage/s3_internal.h"
 #include "util/timeutil.h"
 
@@ -105,43 +106,6 @@ bool s3_xml_escape(s3_buf *b, const char *s) {
 
 /* ----------------------------------------------------------------- keys -- */
 
-char *s3_path_clean(const char *p) {
-    size_t n = strlen(p);
-    if (n == 0) return strdup(".");
-    bool rooted = p[0] == '/';
-    char *out = malloc(n + 2);
-    if (!out) return NULL;
-    size_t o = 0, r = 0, dotdot = 0;
-    if (rooted) {
-        out[o++] = '/';
-        r = 1;
-        dotdot = 1;
-    }
-    while (r < n) {
-        if (p[r] == '/') {
-            r++;
-        } else if (p[r] == '.' && (r + 1 == n || p[r + 1] == '/')) {
-            r++;
-        } else if (p[r] == '.' && p[r + 1] == '.' && (r + 2 == n || p[r + 2] == '/')) {
-            r += 2;
-            if (o > dotdot) {
-                o--;
-                while (o > dotdot && out[o] != '/') o--;
-            } else if (!rooted) {
-                if (o > 0) out[o++] = '/';
-                out[o++] = '.';
-                out[o++] = '.';
-                dotdot = o;
-            }
-        } else {
-            if ((rooted && o != 1) || (!rooted && o != 0)) out[o++] = '/';
-            while (r < n && p[r] != '/') out[o++] = p[r++];
-        }
-    }
-    if (o == 0) out[o++] = '.';
-    out[o] = '\0';
-    return out;
-}
 
 static bool is_generations_key(const char *key) {
     return strncmp(key, "generations", 11) == 0 && (key[11] == '\0' || key[11] == '/');
@@ -150,7 +114,7 @@ static bool is_generations_key(const char *key) {
 char *s3_key_root(const char *path, const char *key) {
     if (!path) path = "";
     if (key && is_generations_key(key)) {
-        char *c = s3_path_clean(path);
+        char *c = ls_path_clean(path);
         if (!c) return NULL;
         if (strcmp(c, ".") == 0) {
             c[0] = '\0';

@@ -38,6 +38,9 @@ char *ls_path_join(const char *a, const char *b);
 /* Directory part / last element of a path, malloc'd ("." when none). */
 char *ls_path_dir(const char *path);
 char *ls_path_base(const char *path);
+/* Go's path.Clean (lexical: single slashes, "." and ".." resolved, "" -> ".");
+ * malloc'd, NULL on allocation failure. */
+char *ls_path_clean(const char *p);
 /* Makes path absolute (relative to cwd) and expands a leading "~". */
 char *ls_path_abs(const char *path);
 bool ls_path_exists(const char *path);

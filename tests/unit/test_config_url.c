@@ -1,6 +1,7 @@
 /* Unit tests for config/: replica URL parsing (every scheme, every S3 host
  * form and query parameter), display URLs, byte sizes, env expansion, Go
  * path.Clean and go-yaml v2 scalar resolution. */
+#include "util/fs.h"
 #include "testlib.h"
 
 #include <stdio.h>
@@ -344,7 +345,7 @@ static void test_path_clean(void **state) {
         {"a/b/../../..", ".."}, {"./", "."}, {"/a/b/./c/..", "/a/b"}, {"..", ".."}, {"../../x/..", "../.."},
     };
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-        char *o = lscfg_path_clean(c[i].in);
+        char *o = ls_path_clean(c[i].in);
         if (strcmp(o, c[i].want) != 0) fail_msg("clean(%s)=%s want %s", c[i].in, o, c[i].want);
         free(o);
     }

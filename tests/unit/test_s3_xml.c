@@ -1,6 +1,7 @@
 /* Unit tests for the S3 backend's pure parts: the bounded XML scanner and
  * response parsers, key mapping (spec 3.2 / 9.2), endpoints and URLs, time
  * formats, retry policy, digests, and option validation at open. */
+#include "util/fs.h"
 #include "testlib.h"
 
 #include <stdio.h>
@@ -309,7 +310,7 @@ static void test_keys(void **state) {
         {"a/./b/..", "a"}, {"/", "/"}, {"/..", "/"}, {"a/../..", ".."}, {"abc/def/../../..", ".."},
     };
     for (size_t i = 0; i < sizeof(clean) / sizeof(clean[0]); i++) {
-        char *c = s3_path_clean(clean[i].in);
+        char *c = ls_path_clean(clean[i].in);
         if (strcmp(c, clean[i].out) != 0) fail_msg("Clean(%s) = %s, want %s", clean[i].in, c, clean[i].out);
         free(c);
     }
