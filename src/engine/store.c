@@ -46,6 +46,7 @@ typedef struct store_db {
     /* change counters used to skip work when nothing is new */
     uint64_t level_writes[LS_SNAPSHOT_LEVEL + 1]; /* [0] = L0 uploads */
     uint64_t compacted_from[LS_SNAPSHOT_LEVEL + 1]; /* level_writes[L-1] seen by level L */
+    bool compacted_once[LS_SNAPSHOT_LEVEL + 1];     /* level L ran at least once */
     int64_t last_change_ns;     /* wall time of the last upload/compaction */
     int64_t last_upload_ns;     /* wall time of the last L0 upload */
     bool l0_waiting;            /* last L0 retention kept files as too recent */
@@ -457,9 +458,10 @@ static void dispatch(store_db *d) {
     for (int level = 1; level <= d->store->opts.compact.nlevels; level++) {
         if (!(d->want_compact & (1u << level))) continue;
         d->want_compact &= ~(1u << level);
-        if (d->level_writes[level - 1] == d->compacted_from[level] && d->compacted_from[level] != 0)
+        if (d->compacted_once[level] && d->level_writes[level - 1] == d->compacted_from[level])
             continue; /* nothing new below this level */
-        d->compacted_from[level] = d->level_writes[level - 1] ? d->level_writes[level - 1] : 1;
+        d->compacted_once[level] = true;
+        d->compacted_from[level] = d->level_writes[level - 1];
         queue_job(d, JOB_COMPACT, level);
         return;
     }
