@@ -7,7 +7,7 @@ DEBS=(
   build-essential cmake pkg-config clang llvm valgrind sqlite3
   libsqlite3-dev liblz4-dev libcurl4-openssl-dev libmicrohttpd-dev
   libjansson-dev libyaml-dev libuv1-dev libssl-dev libssh2-1-dev
-  libcmocka-dev liblz4-tool curl ca-certificates wrk
+  libcmocka-dev liblz4-tool curl ca-certificates wrk jq
 )
 
 missing=()
