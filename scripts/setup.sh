@@ -28,6 +28,15 @@ else
   echo "setup: all Debian packages present"
 fi
 
+# Node.js and npm run the test clients and test servers (MCP SDK, s3rver).
+# The machine image ships them; on a machine without them, Debian's packages.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing Debian packages: nodejs npm"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
 # Node packages for the S3 tests (s3rver on loopback, the AWS SigV4 signer for
 # the signing check): npm ci into tests/s3/node_modules plus the s3rver fix,
 # only when missing or package-lock.json changed. Failure is not fatal: the
