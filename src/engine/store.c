@@ -403,6 +403,9 @@ static void after_work_cb(uv_work_t *w, int status) {
     }
     if (kind == JOB_L0_RETENTION || (kind == JOB_COMPACT && d->job_level == 1 && d->job_compacted))
         d->l0_waiting = d->job_l0_waiting;
+    /* A failed compaction must run again at the next tick even when nothing
+     * new is uploaded meanwhile (e.g. the replica was unreachable). */
+    if (kind == JOB_COMPACT && d->job_rc != LS_OK) d->compacted_once[d->job_level] = false;
     if (kind == JOB_COMPACT && d->job_compacted) {
         d->level_writes[d->job_level]++;
         d->last_change_ns = ls_now_ns();
