@@ -191,6 +191,17 @@ static void stat_wal(store_db *d, int64_t *size, int64_t *mtime, ino_t *ino, boo
     }
 }
 
+/* True when the WAL differs (existence, size, mtime, inode) from what the
+ * last sync saw: loop thread only. */
+static bool wal_changed(store_db *d) {
+    int64_t size, mtime;
+    ino_t ino;
+    bool exists;
+    stat_wal(d, &size, &mtime, &ino, &exists);
+    return exists != d->wal_seen.exists || size != d->wal_seen.size ||
+           mtime != d->wal_seen.mtime_ns || ino != d->wal_seen.ino;
+}
+
 /* Uploads pending L0 files to every replica that is not in backoff. */
 static void upload_all(store_db *d, bool ignore_backoff) {
     for (size_t i = 0; i < d->nreplicas; i++) {
@@ -513,28 +524,16 @@ static void resume_watch(store_db *d) {
     if (!d->fsev_paused || d->store->shutting_down) return;
     d->fsev_paused = false;
     if (uv_fs_event_start(&d->fsev, fs_event_cb, d->dir, 0) != 0) d->fsev_started = false;
-    int64_t size, mtime;
-    ino_t ino;
-    bool exists;
-    stat_wal(d, &size, &mtime, &ino, &exists);
-    if (exists != d->wal_seen.exists || size != d->wal_seen.size ||
-        mtime != d->wal_seen.mtime_ns || ino != d->wal_seen.ino)
-        d->want_sync = true;
+    if (wal_changed(d)) d->want_sync = true;
 }
 
 /* Safety net: sync only if the WAL changed since the last sync saw it, the
  * database is not initialised yet, or a retry is due. */
 static void monitor_cb(uv_timer_t *t) {
     store_db *d = t->data;
-    int64_t size, mtime;
-    ino_t ino;
-    bool exists;
-    stat_wal(d, &size, &mtime, &ino, &exists);
     ls_db_status st;
     ls_db_status_get(d->db, &st);
-    if (exists != d->wal_seen.exists || size != d->wal_seen.size ||
-        mtime != d->wal_seen.mtime_ns || ino != d->wal_seen.ino || !st.initialized ||
-        (d->retry_at && ls_monotonic_ns() >= d->retry_at)) {
+    if (wal_changed(d) || !st.initialized || (d->retry_at && ls_monotonic_ns() >= d->retry_at)) {
         request_sync(d);
     }
 }
