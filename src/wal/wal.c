@@ -22,8 +22,19 @@ struct wal_reader {
     int64_t pos;                     /* offset of the next frame */
     int64_t last;                    /* offset of the last frame read, 0 if none */
     bool eof;
-    uint8_t *buf; /* 24 + page_size */
+    uint8_t *buf;  /* 24 + page_size (previous frame of a resume reader) */
+    const uint8_t *cur; /* the frame read last: into buf or into ra */
+    /* Read-ahead: sequential frames are read WAL_READAHEAD bytes per pread
+     * instead of one frame per call. Frames already committed never change
+     * in place (only a WAL restart rewrites them, and the salts/checksum
+     * chain detects that), so buffered bytes are as good as fresh ones; a
+     * torn frame at the end of the buffer is re-read from the file. */
+    uint8_t *ra;
+    size_t ra_cap, ra_len;
+    int64_t ra_off;
 };
+
+#define WAL_READAHEAD (256 * 1024)
 
 static uint32_t get_be32(const uint8_t *p) {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
@@ -249,13 +260,43 @@ ls_code wal_reader_open(wal_reader **r, int fd, ls_err *err) {
     return reader_new(r, fd, err);
 }
 
-/* Reads the frame at r->pos into r->buf. *ok = false when incomplete. */
+/* Reads the frame at r->pos into r->buf (r->cur = r->buf). *ok = false
+ * when incomplete. */
 static ls_code read_raw_frame(wal_reader *r, bool *ok, ls_err *err) {
     size_t want = (size_t)wal_frame_size(r->page_size), got = 0;
     *ok = false;
     ls_code rc = ls_pread_full(r->fd, r->buf, want, (off_t)r->pos, &got, err, "wal frame");
     if (rc != LS_OK) return rc;
+    r->cur = r->buf;
     *ok = got == want;
+    return LS_OK;
+}
+
+/* Sequential variant through the read-ahead buffer (r->cur points into it).
+ * A frame that is incomplete in the buffer is read again from the file:
+ * with one more pread at its own offset the buffer refills. */
+static ls_code next_raw_frame(wal_reader *r, bool *ok, ls_err *err) {
+    const size_t want = (size_t)wal_frame_size(r->page_size);
+    *ok = false;
+    if (!r->ra) {
+        size_t cap = want > WAL_READAHEAD ? want : WAL_READAHEAD;
+        cap -= cap % want; /* whole frames */
+        r->ra = malloc(cap);
+        if (!r->ra) return read_raw_frame(r, ok, err); /* degrade: frame by frame */
+        r->ra_cap = cap;
+        r->ra_len = 0;
+        r->ra_off = 0;
+    }
+    if (r->pos < r->ra_off || r->pos + (int64_t)want > r->ra_off + (int64_t)r->ra_len) {
+        size_t got = 0;
+        ls_code rc = ls_pread_full(r->fd, r->ra, r->ra_cap, (off_t)r->pos, &got, err, "wal frame");
+        if (rc != LS_OK) return rc;
+        r->ra_off = r->pos;
+        r->ra_len = got;
+        if (got < want) return LS_OK; /* incomplete: end of the WAL for now */
+    }
+    r->cur = r->ra + (r->pos - r->ra_off);
+    *ok = true;
     return LS_OK;
 }
 
@@ -289,7 +330,7 @@ ls_code wal_reader_open_at(wal_reader **out, int fd, int64_t offset, uint32_t sa
         return ls_err_wrap(err, "read prev frame");
     }
     wal_frame_header fh;
-    if (ok) wal_frame_header_decode(r->buf, &fh);
+    if (ok) wal_frame_header_decode(r->cur, &fh);
     if (!ok || fh.salt1 != salt1 || fh.salt2 != salt2) {
         wal_reader_free(r);
         *prev_frame_mismatch = true;
@@ -308,17 +349,17 @@ ls_code wal_reader_next(wal_reader *r, wal_frame_header *fh, uint8_t *page,
     *eof = true;
     if (r->eof) return LS_OK;
     bool ok = false;
-    ls_code rc = read_raw_frame(r, &ok, err);
+    ls_code rc = next_raw_frame(r, &ok, err);
     if (rc != LS_OK) return rc;
     wal_frame_header h;
     if (ok) {
-        wal_frame_header_decode(r->buf, &h);
+        wal_frame_header_decode(r->cur, &h);
         if (h.salt1 != r->salt1 || h.salt2 != r->salt2) ok = false;
     }
     if (ok) {
         uint32_t s0 = r->ck1, s1 = r->ck2;
-        wal_checksum(r->big_endian, r->buf, 8, &s0, &s1);
-        wal_checksum(r->big_endian, r->buf + WAL_FRAME_HEADER_SIZE, r->page_size, &s0, &s1);
+        wal_checksum(r->big_endian, r->cur, 8, &s0, &s1);
+        wal_checksum(r->big_endian, r->cur + WAL_FRAME_HEADER_SIZE, r->page_size, &s0, &s1);
         if (s0 != h.cksum1 || s1 != h.cksum2) ok = false;
         else {
             r->ck1 = s0;
@@ -330,7 +371,7 @@ ls_code wal_reader_next(wal_reader *r, wal_frame_header *fh, uint8_t *page,
         return LS_OK;
     }
     if (fh) *fh = h;
-    if (page) memcpy(page, r->buf + WAL_FRAME_HEADER_SIZE, r->page_size);
+    if (page) memcpy(page, r->cur + WAL_FRAME_HEADER_SIZE, r->page_size);
     if (frame_offset) *frame_offset = r->pos;
     r->last = r->pos;
     r->pos += wal_frame_size(r->page_size);
@@ -362,6 +403,7 @@ void wal_reader_mark_commit_(wal_reader *r) {
 
 void wal_reader_free(wal_reader *r) {
     if (!r) return;
+    free(r->ra);
     free(r->buf);
     free(r);
 }

@@ -21,7 +21,9 @@
  *   opened on a WAL whose header is short or fails its checksum — "EOF"
  *   (code LS_ERR_FORMAT), so that "new wal reader: " + msg reads exactly
  *   like Litestream's "new wal reader: EOF".
- * - Memory: a wal_reader holds one frame buffer (24 + page size bytes).
+ * - Memory: a wal_reader holds one frame buffer (24 + page size bytes) and,
+ *   once frames are read sequentially, a 256 KiB read-ahead buffer (whole
+ *   frames; one pread per 256 KiB instead of one per frame).
  *   Building a page map takes a hash table of at most ~70 bytes per
  *   distinct committed page plus 16 bytes per frame of the transaction
  *   being collected; the result keeps 16 bytes per page. Everything is
