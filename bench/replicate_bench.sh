@@ -21,7 +21,8 @@
 # Environment: BENCH_QUICK=1 (5 s phases, 10 s idle, 20 MiB restore),
 # BENCH_OUT=DIR (work/log dir, default a new /tmp/lsbench-*), BENCH_KEEP=1
 # (keep databases and replicas), BENCH_BUILD_DIR (default build-release),
-# BENCH_SKIP_BUILD=1 (use the binaries already in BENCH_BUILD_DIR).
+# BENCH_SKIP_BUILD=1 (use the binaries already in BENCH_BUILD_DIR),
+# BENCH_CASES="max_base max_ours ..." (run only those cases, no table).
 # Every process started here is recorded by PID and stopped on exit.
 set -uo pipefail
 
@@ -250,6 +251,23 @@ run_case() {
   fi
   [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$d/db" "$rep"
 }
+
+# BENCH_CASES="max_base max_ours" (development aid): run only these cases of
+# phases 1-2 and stop; no table.
+if [ -n "${BENCH_CASES:-}" ]; then
+  for c in $BENCH_CASES; do
+    case $c in
+      max_base*) run_case none "$c" 0 "$PHASE" ;;
+      max_ours) run_case ours "$c" 0 "$PHASE" ;;
+      max_ref) run_case ref "$c" 0 "$PHASE" ;;
+      r100_ours) run_case ours "$c" 100 "$PHASE" ;;
+      r100_ref) run_case ref "$c" 100 "$PHASE" ;;
+      r100_lowlat) run_case ours "$c" 100 "$PHASE" lowlat ;;
+      *) die "unknown case $c" ;;
+    esac
+  done
+  exit 0
+fi
 
 # ---------------------------------------------------------------------------
 log "phase 1: max rate, ${PHASE}s each (baseline, ours, baseline, reference, baseline)"

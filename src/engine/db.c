@@ -53,10 +53,11 @@
  *     snapshot is taken instead. Go's in-memory "syncedToWALEnd" is NOT
  *     trusted on its own (it is only sound with an unbroken pin).
  *   - reading pages: a snapshot (from offset 32) may read WAL frames that are
- *     already backfilled, which a restart could overwrite while we read, so
- *     every WAL page read is followed by a re-read of its frame header (the
- *     header is written before the data); changed salts abort the step with
- *     LS_ERR_BUSY and the next sync starts over.
+ *     already backfilled, which a restart could overwrite while we read.
+ *     SQLite writes the new WAL header (new salts) before it overwrites any
+ *     frame of a restarted WAL, so once all pages of a file are read the WAL
+ *     header is read again: changed salts discard the file and verify runs
+ *     again (it then sees the new generation).
  *   - ls_db_write_snapshot first runs one unlimited sync step without a
  *     handover, so the pin's mark is <= the end of the pages it streams and
  *     no application checkpoint can change database-file pages it reads.
@@ -99,6 +100,7 @@
 #define NOSPACE_CLEANUP_AFTER 3
 #define VERIFY_RETRIES 3
 #define BUF_WRITER_SIZE (256 * 1024)
+#define PASSIVE_BUSY_WAIT_MS 500
 
 struct ls_db {
     ls_db_opts opts;
@@ -583,23 +585,23 @@ static ls_code db_file_size(ls_db *db, int64_t *out, ls_err *err) {
     return LS_OK;
 }
 
-/* Reads page pgno into buf: from the WAL frame in m when present (then
- * re-checks the frame header: a WAL restart that overwrote the frame while
- * we read is reported as LS_ERR_BUSY), else from the database file. */
-static ls_code read_page(ls_db *db, int wal_fd, const wal_page_map *m, uint32_t salt1,
-                         uint32_t salt2, uint32_t pgno, uint8_t *buf, ls_err *err) {
+/* Reads page pgno into buf: from the WAL frame in m when present, else from
+ * the database file. A WAL frame that is no longer there (the WAL was
+ * truncated underneath) is LS_ERR_BUSY: the step is retried. Frames that a
+ * WAL restart overwrote while we read are caught once per file by
+ * wal_unchanged() (a restart rewrites the WAL header before any frame). */
+static ls_code read_page(ls_db *db, int wal_fd, const wal_page_map *m, uint32_t pgno,
+                         uint8_t *buf, ls_err *err) {
     int64_t off;
     if (m && wal_page_map_get(m, pgno, &off)) {
-        ls_code rc = wal_read_frame_page(wal_fd, off, db->page_size, buf, err);
+        size_t n = 0;
+        ls_code rc = ls_pread_full(wal_fd, buf, db->page_size, (off_t)(off + WAL_FRAME_HEADER_SIZE),
+                                   &n, err, "wal frame");
         if (rc != LS_OK) return ls_err_wrap(err, "%s", db->wal_path);
-        wal_frame_header fh;
-        bool found = false;
-        rc = wal_frame_header_read(wal_fd, off, &fh, &found, err);
-        if (rc != LS_OK) return ls_err_wrap(err, "%s", db->wal_path);
-        if (!found || fh.salt1 != salt1 || fh.salt2 != salt2 || fh.pgno != pgno)
+        if (n != db->page_size)
             return ls_err_set(err, LS_ERR_BUSY,
                               "%s: wal frame at offset %" PRId64
-                              " changed while it was read (wal restarted); will retry",
+                              " is gone (wal truncated while it was read); will retry",
                               db->wal_path, off);
         return LS_OK;
     }
@@ -610,6 +612,22 @@ static ls_code read_page(ls_db *db, int wal_fd, const wal_page_map *m, uint32_t 
     if (n != db->page_size)
         return ls_err_set(err, LS_ERR_FORMAT,
                           "%s: page %u is beyond the end of the database file", db->path, pgno);
+    return LS_OK;
+}
+
+/* After the pages of a file were read: is the WAL header still the one the
+ * reader was opened on? SQLite writes a new header (new salts) before it
+ * overwrites any frame of a restarted WAL, so an unchanged header proves
+ * that every frame read belonged to the generation the map was built from. */
+static ls_code wal_unchanged(ls_db *db, int wal_fd, const wal_header *at_open, bool *same,
+                             ls_err *err) {
+    uint8_t raw[WAL_HEADER_SIZE];
+    size_t n = 0;
+    ls_code rc = wal_header_read_raw(wal_fd, raw, &n, err);
+    if (rc != LS_OK) return ls_err_wrap(err, "%s", db->wal_path);
+    wal_header h;
+    wal_header_decode(raw, &h);
+    *same = n == WAL_HEADER_SIZE && h.salt1 == at_open->salt1 && h.salt2 == at_open->salt2;
     return LS_OK;
 }
 
@@ -912,14 +930,13 @@ static ls_code open_reader(ls_db *db, int wfd, const verify_result *v, bool snap
 /* Encodes the pages. Snapshot: 1..commit except the lock page. Incremental:
  * the map's pages plus grown pages (prev_commit, commit] not in the map. */
 static ls_code encode_pages(ls_db *db, ltx_encoder *enc, int wfd, const wal_page_map *m,
-                            uint32_t s1, uint32_t s2, bool snapshot, uint32_t commit,
-                            uint32_t prev_commit, ls_err *err) {
+                            bool snapshot, uint32_t commit, uint32_t prev_commit, ls_err *err) {
     const uint32_t lock = ltx_lock_pgno(db->page_size);
     ls_code rc = LS_OK;
     if (snapshot) {
         for (uint32_t p = 1; p <= commit && rc == LS_OK; p++) {
             if (p == lock) continue;
-            rc = read_page(db, wfd, m, s1, s2, p, db->page, err);
+            rc = read_page(db, wfd, m, p, db->page, err);
             if (rc == LS_OK) rc = ltx_encoder_write_page(enc, p, db->page, err);
             if (p == UINT32_MAX) break;
         }
@@ -942,7 +959,7 @@ static ls_code encode_pages(ls_db *db, ltx_encoder *enc, int wfd, const wal_page
             if (next_grown == next_map) g++;
             if (p == lock) continue; /* SQLite never writes it; never encode it */
         }
-        rc = read_page(db, wfd, m, s1, s2, p, db->page, err);
+        rc = read_page(db, wfd, m, p, db->page, err);
         if (rc == LS_OK) rc = ltx_encoder_write_page(enc, p, db->page, err);
         if (rc != LS_OK) return rc;
     }
@@ -975,7 +992,9 @@ static void note_nospace(ls_db *db, ls_code rc) {
 /* Encodes an L0 file from an open reader + map and installs it atomically. */
 static ls_code write_l0_file(ls_db *db, uint64_t txid, int wfd, const wal_page_map *m,
                              const wal_reader *r, bool snapshot, uint32_t commit,
-                             uint32_t prev_commit, int64_t wal_bytes, ls_err *err) {
+                             uint32_t prev_commit, int64_t wal_bytes, bool *restarted,
+                             ls_err *err) {
+    *restarted = false;
     uint32_t s1, s2;
     wal_reader_salts(r, &s1, &s2);
     ltx_header h;
@@ -1008,7 +1027,16 @@ static ls_code write_l0_file(ls_db *db, uint64_t txid, int wfd, const wal_page_m
     }
     ltx_encoder *enc = NULL;
     rc = ltx_encoder_open(&enc, &h, w, err);
-    if (rc == LS_OK) rc = encode_pages(db, enc, wfd, m, s1, s2, snapshot, commit, prev_commit, err);
+    if (rc == LS_OK) rc = encode_pages(db, enc, wfd, m, snapshot, commit, prev_commit, err);
+    if (rc == LS_OK && m->n > 0) {
+        bool same = false;
+        rc = wal_unchanged(db, wfd, wal_reader_header(r), &same, err);
+        if (rc == LS_OK && !same) {
+            *restarted = true;
+            rc = ls_err_set(err, LS_ERR_BUSY, "%s: wal restarted while it was read; will retry",
+                            db->wal_path);
+        }
+    }
     if (rc == LS_OK) rc = ltx_encoder_close(enc, 0, err);
     if (rc == LS_OK) {
         rc = ls_writer_finish(w, err);
@@ -1074,8 +1102,16 @@ again:
         }
         /* 7-10 */
         uint64_t txid = pos->txid + 1;
-        rc = write_l0_file(db, txid, wfd, &m, r, snapshot, commit, v->prev_commit, wal_bytes, err);
+        bool restarted = false;
+        rc = write_l0_file(db, txid, wfd, &m, r, snapshot, commit, v->prev_commit, wal_bytes,
+                           &restarted, err);
         note_nospace(db, rc);
+        if (restarted) {
+            /* verify again: it sees the new generation */
+            out->retry = true;
+            rc = LS_OK;
+            goto done;
+        }
         if (rc != LS_OK) goto done;
         /* 11 */
         db->pos.txid = txid;
@@ -1355,6 +1391,7 @@ static ls_code sync_step(ls_db *db, int64_t limit, step_out *so, ls_err *err) {
     int64_t orig = 0;
     ls_code rc = sync_inner(db, limit, true, so, &orig, err);
     if (rc != LS_OK) return rc;
+    if (so->wrote && db->opts.after_l0) db->opts.after_l0(db->opts.after_l0_arg);
     /* 7 */
     int64_t thr = truncate_threshold(db);
     if (!so->limited || db->synced_to_wal_end || (thr >= 0 && orig >= thr)) {
@@ -1452,13 +1489,26 @@ static ls_code checkpoint(ls_db *db, int mode, bool *restarted, ls_err *err) {
     pin_release(db);
     int nlog = 0, nckpt = 0;
     int src = sqlite3_wal_checkpoint_v2(db->conn, "main", mode, &nlog, &nckpt);
+    /* PASSIVE under our write barrier: SQLITE_BUSY here means the
+     * application's own checkpoint (its auto-checkpoint, run after its last
+     * commit) holds the checkpointer lock. It is bounded (nobody can commit
+     * while we hold the barrier), so wait for it briefly: if we gave up, the
+     * WAL would not restart, grow to the emergency threshold and end in a
+     * blocking TRUNCATE checkpoint (spec 5.7 step 1). Go does not retry. */
+    int waited_ms = 0;
+    while (db->barrier && (src & 0xff) == SQLITE_BUSY && waited_ms < PASSIVE_BUSY_WAIT_MS) {
+        sqlite3_sleep(1);
+        waited_ms++;
+        src = sqlite3_wal_checkpoint_v2(db->conn, "main", mode, &nlog, &nckpt);
+    }
     ls_code prc = pin_ensure(db, err);
     int64_t t1 = ls_monotonic_ns();
     pthread_mutex_lock(&db->mu);
     db->st.last_checkpoint_ns = ls_now_ns();
     pthread_mutex_unlock(&db->mu);
     ls_debug("checkpoint", "db", db->path, "mode", mname, "rc", LS_INT(src), "log", LS_INT(nlog),
-             "checkpointed", LS_INT(nckpt), "ms", LS_INT((t1 - t0) / LS_NS_PER_MS));
+             "checkpointed", LS_INT(nckpt), "ms", LS_INT((t1 - t0) / LS_NS_PER_MS), "busy_wait_ms",
+             LS_INT(waited_ms));
     /* Without the barrier, commits may have slipped in while no pin was held;
      * they may be backfilled already, so the guard is lost (PASSIVE keeps it:
      * nothing could commit). */
@@ -1474,30 +1524,34 @@ static ls_code checkpoint(ls_db *db, int mode, bool *restarted, ls_err *err) {
         return sql_fail(db, db->conn, src, err, mode == SQLITE_CHECKPOINT_PASSIVE
                                                     ? "checkpoint(PASSIVE)"
                                                     : "checkpoint(TRUNCATE)");
-    /* 8 */
-    rc = bump_seq(db, err);
-    if (rc != LS_OK) return rc;
+    /* 8: a write makes SQLite restart the WAL, which is only possible when
+     * the checkpoint copied every frame; after a partial one the bump would
+     * only add a frame (and wake the next sync for nothing). */
+    const bool complete = src == SQLITE_OK && nckpt >= nlog;
+    if (complete || mode != SQLITE_CHECKPOINT_PASSIVE) {
+        rc = bump_seq(db, err);
+        if (rc != LS_OK) return rc;
+    }
     /* 9 */
     rc = wal_header_raw(db, h2, err);
     if (rc != LS_OK) return rc;
     db->synced_since_checkpoint = false;
     if (memcmp(h1, h2, WAL_HEADER_SIZE) == 0) {
-        /* Not restarted. Go leaves the bump for the next sync; we sync it
-         * now so that a finished ls_db_sync() leaves nothing unsynced. */
-        rc = sync_inner(db, 0, true, &so, NULL, err);
-        if (rc != LS_OK) return ls_err_wrap(err, "checkpoint: sync");
-        db->synced_since_checkpoint = false;
+        /* Not restarted. The bump (if any) is left for the next sync, as Go
+         * does: syncing it here would ship one more L0 file per checkpoint. */
         if (busy) return ls_err_set(err, LS_ERR_BUSY, "%s: checkpoint(%s): database is locked",
                                     db->path, mname);
         return LS_OK;
     }
     *restarted = true;
-    /* 10 */
-    if (mode == SQLITE_CHECKPOINT_PASSIVE) {
-        rc = sync_inner(db, 0, true, &so, NULL, err);
-        if (rc != LS_OK) return ls_err_wrap(err, "checkpoint: sync after restart");
-        return LS_OK;
-    }
+    /* nothing of the new generation is synced yet */
+    db->last_synced_wal_offset = WAL_HEADER_SIZE;
+    db->synced_to_wal_end = false;
+    /* 10: Go syncs again here. We leave the new generation to the next sync:
+     * the pin (held since before the barrier was released) guarantees that
+     * the WAL cannot restart again before it, so verify continues from
+     * offset 32 of the new generation; one L0 file per sync interval. */
+    if (mode == SQLITE_CHECKPOINT_PASSIVE) return LS_OK;
     /* 11: only for modes the policy never uses (FULL/RESTART) */
     (void)pre_frames;
     (void)nlog;
@@ -1722,7 +1776,14 @@ ls_code ls_db_write_snapshot(ls_db *db, ls_writer *w, uint64_t *max_txid, int64_
     }
     /* 5 */
     rc = ltx_encoder_open(&enc, &h, w, err);
-    if (rc == LS_OK) rc = encode_pages(db, enc, wfd, &m, s1, s2, true, commit, 0, err);
+    if (rc == LS_OK) rc = encode_pages(db, enc, wfd, &m, true, commit, 0, err);
+    if (rc == LS_OK && r && m.n > 0) {
+        bool same = false;
+        rc = wal_unchanged(db, wfd, wal_reader_header(r), &same, err);
+        if (rc == LS_OK && !same)
+            rc = ls_err_set(err, LS_ERR_BUSY, "%s: wal restarted during snapshot; will retry",
+                            db->wal_path);
+    }
     if (rc == LS_OK) rc = ltx_encoder_close(enc, 0, err);
     if (rc == LS_OK) {
         if (max_txid) *max_txid = pos.txid;

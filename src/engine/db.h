@@ -35,6 +35,11 @@ typedef struct ls_db_opts {
     int64_t min_checkpoint_page_n;    /* default 1000 */
     int64_t truncate_page_n;          /* default 121359; 0 = default; <0 disables */
     int64_t max_sync_wal_bytes;       /* default 64 MiB; 0 unlimited */
+    /* Called on the syncing thread after each sync step that installed an
+     * L0 file, before the checkpoint policy runs (the store ships the file
+     * at once instead of after the whole sync). NULL: none. */
+    void (*after_l0)(void *arg);
+    void *after_l0_arg;
 } ls_db_opts;
 
 /* Fills defaults for every zero field that has a non-zero default. */

@@ -17,6 +17,8 @@
 
 enum job_kind { JOB_NONE, JOB_SYNC, JOB_COMPACT, JOB_SNAPSHOT, JOB_L0_RETENTION, JOB_FINAL };
 
+#define BUSY_STREAK_REPORT 5
+
 typedef struct store_db {
     ls_store *store;
     size_t index;
@@ -32,6 +34,7 @@ typedef struct store_db {
     uv_timer_t spacing_timer;   /* delayed sync (spacing / retry backoff) */
     bool fsev_started;
     bool fsev_paused;           /* watch stopped until the requested sync ran */
+    int busy_streak;            /* consecutive LS_ERR_BUSY sync results */
 
     /* loop-thread scheduling state */
     bool busy;
@@ -100,6 +103,9 @@ ls_code ls_store_new(const ls_store_opts *opts, ls_store **out, ls_err *err) {
     return LS_OK;
 }
 
+static void upload_all(store_db *d, bool ignore_backoff);
+static void after_l0_cb(void *arg) { upload_all(arg, false); }
+
 ls_code ls_store_add_db(ls_store *s, const ls_store_db_spec *spec, ls_err *err) {
     if (ls_store_find(s, spec->db.path) >= 0)
         return ls_err_set(err, LS_ERR_CONFIG, "database %s is configured twice", spec->db.path);
@@ -112,7 +118,10 @@ ls_code ls_store_add_db(ls_store *s, const ls_store_db_spec *spec, ls_err *err) 
     }
     store_db *d = calloc(1, sizeof(*d));
     if (!d) return ls_err_set(err, LS_ERR_NOMEM, "store: out of memory");
-    ls_code rc = ls_db_new(&spec->db, &d->db, err);
+    ls_db_opts dbo = spec->db;
+    dbo.after_l0 = after_l0_cb; /* ship each L0 file as soon as it exists */
+    dbo.after_l0_arg = d;
+    ls_code rc = ls_db_new(&dbo, &d->db, err);
     if (rc != LS_OK) {
         free(d);
         return rc;
@@ -386,7 +395,14 @@ static void after_work_cb(uv_work_t *w, int status) {
         final_done(d);
         return;
     }
-    if (d->job_rc != LS_OK)
+    /* LS_ERR_BUSY is a transient race with the application (the WAL was
+     * restarted or truncated while we read it, a lock was held): retried at
+     * the next spacing tick, and reported only when it keeps happening. */
+    const bool transient = d->job_rc == LS_ERR_BUSY && ++d->busy_streak < BUSY_STREAK_REPORT;
+    if (d->job_rc == LS_OK) d->busy_streak = 0;
+    if (transient)
+        ls_debug("sync interrupted; retrying", "db", ls_db_path(d->db), "error", d->job_err.msg);
+    else if (d->job_rc != LS_OK)
         ls_error("sync error", "db", ls_db_path(d->db), "error", d->job_err.msg);
     if (kind == JOB_SYNC) {
         d->wal_seen.size = d->job_wal.size;
@@ -404,7 +420,8 @@ static void after_work_cb(uv_work_t *w, int status) {
         } else {
             d->retry_at = 0;
         }
-        if (d->job_rc != LS_OK && d->retry_at == 0)
+        if (d->job_rc == LS_ERR_BUSY && d->retry_at == 0) d->want_sync = true;
+        else if (d->job_rc != LS_OK && d->retry_at == 0)
             d->retry_at = ls_monotonic_ns() + d->monitor_interval_ns;
         resume_watch(d);
     }

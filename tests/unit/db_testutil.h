@@ -284,7 +284,18 @@ TU_FN void t_assert_chain_equals(const char *dir, sqlite3 *c) {
     size_t len = 0;
     unsigned char *db = t_db_image(c, &len);
     if (img.len != len) fail_msg("%s: image %zu bytes, database %zu bytes", dir, img.len, len);
+    /* The replicator's own _litestream_seq bump after a checkpoint is left
+     * for the next sync (as Go does), so that one page may be a step behind:
+     * it holds no application data. */
+    size_t seq_page = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(c, "SELECT rootpage FROM sqlite_master WHERE name='_litestream_seq'",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        seq_page = (size_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
     for (size_t off = 0; off < len; off += img.ps) {
+        if (off / img.ps + 1 == seq_page) continue;
         if (memcmp(img.data + off, db + off, img.ps) != 0)
             fail_msg("%s: page %zu differs (last txid %" PRIu64 ")", dir, off / img.ps + 1,
                      img.txid);
