@@ -84,6 +84,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ltx/ltx.h"
@@ -261,6 +262,24 @@ static ls_code sql_query_text(ls_db *db, sqlite3 *c, const char *sql, char *out,
     return code;
 }
 
+/* Busy handler for our connections: polls every 100 us up to the busy
+ * timeout. SQLite's default handler sleeps 1, 2, 5, ... 100 ms between
+ * attempts, so against an application that commits back to back (the write
+ * lock is free only for microseconds between its transactions) our write
+ * barrier would almost never get in. Runs on the thread using the
+ * connection; the start time is per thread. */
+static _Thread_local int64_t busy_started_ns;
+
+static int busy_poll(void *arg, int count) {
+    const ls_db *db = arg;
+    int64_t now = ls_monotonic_ns();
+    if (count == 0) busy_started_ns = now;
+    if (now - busy_started_ns >= db->opts.busy_timeout_ns) return 0;
+    struct timespec ts = {0, 100 * 1000};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
 static ls_code sql_open(ls_db *db, sqlite3 **out, ls_err *err) {
     sqlite3 *c = NULL;
     int rc = sqlite3_open_v2(db->path, &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -274,9 +293,7 @@ static ls_code sql_open(ls_db *db, sqlite3 **out, ls_err *err) {
      * keep a database's four connections to a few dozen KiB (the defaults
      * cost ~120 KiB of lookaside each, which dominates RSS with many dbs). */
     sqlite3_db_config(c, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
-    int64_t ms = db->opts.busy_timeout_ns / LS_NS_PER_MS;
-    if (ms > INT32_MAX) ms = INT32_MAX;
-    sqlite3_busy_timeout(c, (int)ms);
+    sqlite3_busy_handler(c, busy_poll, db);
     int persist = 1;
     rc = sqlite3_file_control(c, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     if (rc != SQLITE_OK) {
@@ -1465,10 +1482,28 @@ static ls_code checkpoint(ls_db *db, int mode, bool *restarted, ls_err *err) {
     uint8_t h1[WAL_HEADER_SIZE], h2[WAL_HEADER_SIZE];
     ls_code rc = wal_header_raw(db, h1, err);
     if (rc != LS_OK) return rc;
-    /* 3 */
+    /* 3 (an unlimited step: it ends at the committed end, and the pin is
+     * moved there so that the pre-copy below can backfill up to it) */
     step_out so;
-    rc = sync_inner(db, 0, false, &so, NULL, err);
+    rc = sync_inner(db, 0, mode == SQLITE_CHECKPOINT_PASSIVE, &so, NULL, err);
     if (rc != LS_OK) return ls_err_wrap(err, "checkpoint: sync");
+    /* Not in Go: first backfill, WITHOUT the write barrier, everything up
+     * to our pin's mark (the end of the last sync step). The application keeps
+     * committing meanwhile and its own auto-checkpoints return at once (the
+     * checkpointer lock is ours), so the bulk of the copying happens on our
+     * thread instead of stalling its commits; what is left for the barrier
+     * below is the few frames committed since. BUSY means the application's
+     * checkpoint is running: wait for it here, not under the barrier. */
+    if (mode == SQLITE_CHECKPOINT_PASSIVE && db->pin_cur >= 0) {
+        int pl = 0, pc = 0;
+        int prc = sqlite3_wal_checkpoint_v2(db->conn, "main", mode, &pl, &pc);
+        for (int w = 0; (prc & 0xff) == SQLITE_BUSY && w < PASSIVE_BUSY_WAIT_MS; w++) {
+            sqlite3_sleep(1);
+            prc = sqlite3_wal_checkpoint_v2(db->conn, "main", mode, &pl, &pc);
+        }
+        ls_debug("checkpoint pre-copy", "db", db->path, "rc", LS_INT(prc), "log", LS_INT(pl),
+                 "checkpointed", LS_INT(pc));
+    }
     /* 4 */
     if (mode == SQLITE_CHECKPOINT_PASSIVE) {
         rc = barrier_begin(db, err);
