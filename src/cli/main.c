@@ -5,6 +5,7 @@
  * an unknown flag prints usage and exits 1; help/-h/--help prints usage and
  * exits 0; an unknown command prints "Error: litestream X: unknown command".
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,16 @@ int main(int argc, char **argv) {
      * database open, so with many databases it dominates memory). Must run
      * before SQLite initialises. */
     sqlite3_config(SQLITE_CONFIG_PAGECACHE, NULL, 0, 0);
+    /* Bounded, predictable memory for a long-running daemon (glibc):
+     * - at most two malloc arenas instead of eight per core: each worker
+     *   thread's arena otherwise keeps its freed memory resident;
+     * - a fixed mmap threshold: buffers of 128 KiB and more (WAL read-ahead,
+     *   LTX and HTTP buffers) are mapped and unmapped on free. By default
+     *   glibc raises the threshold after the first such free, and from then
+     *   on those buffers stay in the heap for good. */
+    mallopt(M_ARENA_MAX, 2);
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 256 * 1024);
     promote_credentials();
     if (argc < 2) {
         print_usage(stdout);
