@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +25,7 @@
 #include "util/timeutil.h"
 
 #define RS_COPY_BUF (128 * 1024)        /* download worker buffer */
-#define RS_WRITE_BUF (1024 * 1024)      /* coalesced page writes */
+#define RS_WRITE_BUF (512 * 1024)       /* coalesced page writes */
 #define RS_PROGRESS_MAX_STEP (4ull << 20)
 #define RS_DEFAULT_PARALLELISM 8
 #define RS_MAX_PARALLELISM 64
@@ -582,40 +581,184 @@ static ls_reader *in_reader_new(restore_ctx *rc, size_t idx, const char *path) {
 
 /* ---- page writer: coalesces ascending pages into large pwrites ---------- */
 
+/* The merge fills one RS_WRITE_BUF buffer at a time with consecutive pages;
+ * a full buffer is handed to a writer thread, which pwrites it while the
+ * merge decodes the next pages into another buffer (RS_WRITE_BUFS buffers
+ * in all, so memory stays fixed). Every RS_WRITEBACK_STEP bytes the writer
+ * starts the kernel's writeback of what it wrote (sync_file_range WRITE,
+ * advisory: it only starts I/O), so the final fsync finds most of the file
+ * already on its way to the disk. Without a thread (pthread_create failed)
+ * the buffers are written on the merge's thread. The first write error is
+ * kept and returned by the next pw_put / pw_finish. */
+#define RS_WRITE_BUFS 4
+#define RS_WRITEBACK_STEP (8ull << 20)
+
+typedef struct wbuf {
+    uint8_t *p;
+    size_t len;
+    uint64_t off; /* file offset of p[0] */
+} wbuf;
+
 typedef struct page_writer {
     int fd;
     const char *path;
-    uint8_t *buf;
-    size_t cap, len;
-    uint64_t off; /* file offset of buf[0] */
+    size_t cap;              /* bytes per buffer (a multiple of the page size) */
+    wbuf cur;                /* being filled by the merge (p NULL = none) */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool threaded, stop;
+    pthread_t th;
+    wbuf queue[RS_WRITE_BUFS]; /* filled, in file order: [qhead, qhead+qlen) */
+    size_t qhead, qlen;
+    uint8_t *spare[RS_WRITE_BUFS]; /* free buffers */
+    size_t nspare;
+    bool busy;               /* the writer holds a buffer outside the queue */
+    int werr;                /* errno of the first failed write, 0 none */
+    uint64_t werr_off;
+    uint64_t kicked;         /* writeback started for [0, kicked) */
+    uint8_t *all[RS_WRITE_BUFS];
 } page_writer;
 
-static ls_code pw_flush(page_writer *w, ls_err *err) {
+/* Writes b (any thread); returns 0 or an errno, *at = failing offset. */
+static int pw_write(page_writer *w, const wbuf *b, uint64_t *at) {
     size_t done = 0;
-    while (done < w->len) {
-        ssize_t n = pwrite(w->fd, w->buf + done, w->len - done, (off_t)(w->off + done));
+    while (done < b->len) {
+        ssize_t n = pwrite(w->fd, b->p + done, b->len - done, (off_t)(b->off + done));
         if (n < 0) {
             if (errno == EINTR) continue;
-            return ls_err_errno(err, errno, "write %s at offset %" PRIu64, w->path,
-                                w->off + done);
+            *at = b->off + done;
+            return errno;
         }
         done += (size_t)n;
     }
-    w->off += w->len;
-    w->len = 0;
+    uint64_t end = b->off + b->len;
+    if (end >= w->kicked + RS_WRITEBACK_STEP && b->off >= w->kicked) {
+        (void)sync_file_range(w->fd, (off_t)w->kicked, (off_t)(end - w->kicked),
+                              SYNC_FILE_RANGE_WRITE);
+        w->kicked = end;
+    }
+    return 0;
+}
+
+static void *pw_thread(void *arg) {
+    page_writer *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->qlen == 0 && !w->stop) pthread_cond_wait(&w->cv, &w->mu);
+        if (w->qlen == 0) break; /* stop and nothing left */
+        wbuf b = w->queue[w->qhead];
+        w->qhead = (w->qhead + 1) % RS_WRITE_BUFS;
+        w->qlen--;
+        w->busy = true;
+        bool skip = w->werr != 0 || w->stop;
+        pthread_mutex_unlock(&w->mu);
+        int e = 0;
+        uint64_t at = 0;
+        if (!skip) e = pw_write(w, &b, &at);
+        pthread_mutex_lock(&w->mu);
+        if (e != 0 && w->werr == 0) {
+            w->werr = e;
+            w->werr_off = at;
+        }
+        w->spare[w->nspare++] = b.p;
+        w->busy = false;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static ls_code pw_error(page_writer *w, ls_err *err) {
+    return ls_err_errno(err, w->werr, "write %s at offset %" PRIu64, w->path, w->werr_off);
+}
+
+/* Allocates the buffers and starts the writer thread. */
+static ls_code pw_open(page_writer *w, int fd, const char *path, uint32_t ps, ls_err *err) {
+    memset(w, 0, sizeof(*w));
+    w->fd = fd;
+    w->path = path;
+    w->cap = RS_WRITE_BUF >= ps ? RS_WRITE_BUF - RS_WRITE_BUF % ps : ps;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    for (size_t i = 0; i < RS_WRITE_BUFS; i++) {
+        w->all[i] = malloc(w->cap);
+        if (!w->all[i]) return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+        w->spare[w->nspare++] = w->all[i];
+    }
+    w->threaded = pthread_create(&w->th, NULL, pw_thread, w) == 0;
     return LS_OK;
 }
 
+/* Hands the current buffer to the writer (or writes it here). */
+static ls_code pw_flush(page_writer *w, ls_err *err) {
+    if (!w->cur.p || w->cur.len == 0) return LS_OK;
+    if (!w->threaded) {
+        uint64_t at = 0;
+        int e = pw_write(w, &w->cur, &at);
+        w->cur.len = 0;
+        if (e != 0) {
+            w->werr = e;
+            w->werr_off = at;
+            return pw_error(w, err);
+        }
+        return LS_OK;
+    }
+    pthread_mutex_lock(&w->mu);
+    /* queue capacity = RS_WRITE_BUFS: the current buffer always fits */
+    w->queue[(w->qhead + w->qlen) % RS_WRITE_BUFS] = w->cur;
+    w->qlen++;
+    w->cur.p = NULL;
+    w->cur.len = 0;
+    int e = w->werr;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return e ? pw_error(w, err) : LS_OK;
+}
+
 static ls_code pw_put(page_writer *w, uint64_t off, const uint8_t *page, size_t ps, ls_err *err) {
-    if (w->len > 0 && (w->off + w->len != off || w->len + ps > w->cap)) {
+    if (w->cur.p && w->cur.len > 0 &&
+        (w->cur.off + w->cur.len != off || w->cur.len + ps > w->cap)) {
         ls_code rc = pw_flush(w, err);
         if (rc != LS_OK) return rc;
     }
-    if (w->len == 0) w->off = off;
-    if (page) memcpy(w->buf + w->len, page, ps);
-    else memset(w->buf + w->len, 0, ps);
-    w->len += ps;
+    if (!w->cur.p) {
+        pthread_mutex_lock(&w->mu);
+        while (w->nspare == 0) pthread_cond_wait(&w->cv, &w->mu);
+        w->cur.p = w->spare[--w->nspare];
+        int e = w->werr;
+        pthread_mutex_unlock(&w->mu);
+        if (e) return pw_error(w, err);
+    }
+    if (w->cur.len == 0) w->cur.off = off;
+    if (page) memcpy(w->cur.p + w->cur.len, page, ps);
+    else memset(w->cur.p + w->cur.len, 0, ps);
+    w->cur.len += ps;
     return LS_OK;
+}
+
+/* Writes what is left and waits for every write; stops the thread. With
+ * abort, pending buffers are dropped instead. Safe on a zeroed writer. */
+static ls_code pw_finish(page_writer *w, bool abort, ls_err *err) {
+    ls_code code = LS_OK;
+    if (!w->cap) return LS_OK; /* never opened */
+    if (!abort) code = pw_flush(w, err);
+    if (w->threaded) {
+        pthread_mutex_lock(&w->mu);
+        if (abort || code != LS_OK) w->stop = true;
+        while (w->qlen > 0 || w->busy) pthread_cond_wait(&w->cv, &w->mu);
+        w->stop = true;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->th, NULL);
+        w->threaded = false;
+    }
+    if (code == LS_OK && !abort && w->werr) code = pw_error(w, err);
+    for (size_t i = 0; i < RS_WRITE_BUFS; i++) free(w->all[i]);
+    memset(w->all, 0, sizeof(w->all));
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    w->cap = 0;
+    return code;
 }
 
 /* Closes and frees n readers. */
@@ -714,7 +857,7 @@ static ls_code merge_into(restore_ctx *rc, int fd, const char *tmp_path, uint32_
     ls_code code = reduce_sources(rc, &paths, &nsrc, err);
     if (code == LS_OK) code = make_inputs(rc, paths, 0, nsrc, &inputs, err);
     ltx_merger *m = NULL;
-    page_writer w = {.fd = fd, .path = tmp_path};
+    page_writer w = {0};
     if (code == LS_OK) code = ltx_merger_open(&m, inputs, nsrc, err);
     if (code == LS_OK) {
         const ltx_header *h = ltx_merger_header(m);
@@ -728,11 +871,7 @@ static ls_code merge_into(restore_ctx *rc, int fd, const char *tmp_path, uint32_
                               "database (plan starts at TXID %016" PRIx64 ")",
                               h->min_txid);
         }
-        if (code == LS_OK) {
-            w.cap = RS_WRITE_BUF >= ps ? RS_WRITE_BUF - RS_WRITE_BUF % ps : ps;
-            w.buf = malloc(w.cap);
-            if (!w.buf) code = ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
-        }
+        if (code == LS_OK) code = pw_open(&w, fd, tmp_path, ps, err);
         uint32_t expected = 1;
         while (code == LS_OK) {
             if (canceled(rc->opts)) {
@@ -769,14 +908,14 @@ static ls_code merge_into(restore_ctx *rc, int fd, const char *tmp_path, uint32_
                               "decode database: merged pages end at page %" PRIu32
                               " but the database has %" PRIu32 " pages (commit)",
                               expected - 1, commit);
-        if (code == LS_OK) code = pw_flush(&w, err);
+        if (code == LS_OK) code = pw_finish(&w, false, err);
         /* Full verification of every input (file checksums, trailers). */
         if (code == LS_OK) code = ltx_merger_close(m, NULL, err);
         if (code == LS_OK && ftruncate(fd, (off_t)((uint64_t)commit * ps)) != 0)
             code = ls_err_errno(err, errno, "truncate %s", tmp_path);
     }
+    pw_finish(&w, true, NULL);
     ltx_merger_free(m);
-    free(w.buf);
     if (inputs) close_inputs(inputs, nsrc);
     free_paths(paths, nsrc);
     return code;
@@ -810,11 +949,6 @@ static void diagnose(restore_ctx *rc, ls_code code, ls_err *err) {
 
 /* ---- integrity check ---------------------------------------------------- */
 
-static int ic_progress(void *arg) {
-    atomic_bool *c = arg;
-    return c && atomic_load(c) ? 1 : 0;
-}
-
 static void remove_sidecars(const char *path, bool journal) {
     static const char *const suffix[] = {"-wal", "-shm", "-journal"};
     for (size_t i = 0; i < (journal ? 3u : 2u); i++) {
@@ -822,46 +956,6 @@ static void remove_sidecars(const char *path, bool journal) {
         if (p) unlink(p);
         free(p);
     }
-}
-
-static ls_code check_integrity(const char *path, ls_integrity mode, atomic_bool *cancel,
-                               ls_err *err) {
-    sqlite3 *db = NULL;
-    ls_code code = LS_OK;
-    int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        code = ls_err_set(err, LS_ERR_SQLITE,
-                          "post-restore integrity check: open database for integrity check: %s",
-                          db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close_v2(db);
-        remove_sidecars(path, false);
-        return code;
-    }
-    sqlite3_busy_timeout(db, 5000);
-    if (cancel) sqlite3_progress_handler(db, 1000, ic_progress, cancel);
-    const char *sql = mode == LS_INTEGRITY_FULL ? "PRAGMA integrity_check" : "PRAGMA quick_check";
-    sqlite3_stmt *stmt = NULL;
-    rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        const char *res = (const char *)sqlite3_column_text(stmt, 0);
-        if (!res || strcmp(res, "ok") != 0)
-            code = ls_err_set(err, LS_ERR_FORMAT,
-                              "post-restore integrity check: integrity check failed: %s",
-                              res ? res : "(null)");
-    } else if (rc == SQLITE_INTERRUPT) {
-        code = ls_err_set(err, LS_ERR_CANCELED, "restore canceled");
-    } else {
-        ls_code c = LS_ERR_SQLITE;
-        if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) c = LS_ERR_BUSY;
-        else if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) c = LS_ERR_FORMAT;
-        code = ls_err_set(err, c, "post-restore integrity check: integrity check: %s",
-                          sqlite3_errmsg(db));
-    }
-    sqlite3_finalize(stmt);
-    sqlite3_close_v2(db);
-    remove_sidecars(path, false);
-    return code;
 }
 
 /* ---- temp file ---------------------------------------------------------- */
@@ -965,12 +1059,33 @@ ls_code ls_restore_open_tmp(const char *tmp, int *fd, ls_err *err) { return open
 
 void ls_restore_remove_sidecars(const char *path, bool journal) { remove_sidecars(path, journal); }
 
+/* The fsync of the temp file runs on a thread of its own while the
+ * integrity check reads the same (complete) file: the check needs no data
+ * on the disk, only the finished file, and the rename waits for both. */
+typedef struct fsync_job {
+    int fd;
+    int err; /* errno of a failed fsync, 0 on success */
+} fsync_job;
+
+static void *fsync_thread(void *arg) {
+    fsync_job *j = arg;
+    j->err = fsync(j->fd) == 0 ? 0 : errno;
+    return NULL;
+}
+
 ls_code ls_restore_commit_tmp(int fd, const char *tmp, const char *out, const char *dir,
                               const ls_restore_opts *opts, ls_err *err) {
-    if (fsync(fd) != 0) return ls_err_errno(err, errno, "fsync %s", tmp);
-    ls_code code;
-    if (opts->integrity != LS_INTEGRITY_NONE) {
-        code = check_integrity(tmp, opts->integrity, opts->cancel, err);
+    ls_code code = LS_OK;
+    if (opts->integrity == LS_INTEGRITY_NONE) {
+        if (fsync(fd) != 0) return ls_err_errno(err, errno, "fsync %s", tmp);
+    } else {
+        fsync_job job = {.fd = fd};
+        pthread_t th;
+        bool threaded = pthread_create(&th, NULL, fsync_thread, &job) == 0;
+        if (!threaded) fsync_thread(&job);
+        code = ls_restore_check_integrity(tmp, opts->integrity, opts->cancel, err);
+        if (threaded) pthread_join(th, NULL);
+        if (job.err != 0) return ls_err_errno(err, job.err, "fsync %s", tmp);
         if (code != LS_OK) return code;
         ls_info("post-restore integrity check passed");
     }

@@ -3,14 +3,20 @@
  *
  * The same functions serve `litestream restore` and the MCP restore tool.
  * A restore never writes the output path directly: pages are streamed into
- * "<output>.tmp" (created beside it), which is fsynced, integrity-checked
- * and renamed into place only when complete; on any failure or cancellation
- * the temp file (and any -wal/-shm it grew, and the work directory below)
- * is removed and the output path is left exactly as it was.
+ * "<output>.tmp" (created beside it), which is fsynced and integrity-checked
+ * (concurrently) and renamed into place only when complete; on any failure
+ * or cancellation the temp file (and any -wal/-shm it grew, and the work
+ * directory below) is removed and the output path is left exactly as it was.
  *
  * Memory is bounded by min(plan files, merge fan-in) x (one page + one
- * compressed page) plus fixed buffers (1 MiB write coalescing, 128 KiB per
- * download worker), independent of the database size.
+ * compressed page) plus fixed buffers (4 x 512 KiB write buffers, 128 KiB per
+ * download worker) and, during the integrity check, at most 8 MiB of
+ * read-only maps of the temp file, independent of the database size.
+ *
+ * Writing: merged pages are coalesced into 512 KiB buffers that a writer
+ * thread pwrites while the merge decodes the next ones; every 8 MiB it
+ * starts the kernel's writeback (sync_file_range WRITE) so the final fsync
+ * has little left to do. The output is written once, in page order.
  *
  * Fetching (opts.fetch / opts.parallelism): in STREAM mode every plan file
  * is read straight from the backend by the k-way merge through a resumable

@@ -26,8 +26,17 @@ ls_code ls_restore_open_tmp(const char *tmp, int *fd, ls_err *err);
 /* Removes "<path>-wal", "<path>-shm" (and "<path>-journal" when journal). */
 void ls_restore_remove_sidecars(const char *path, bool journal);
 
-/* Finishes a complete temp file: fsync, integrity check (opts->integrity),
- * cancellation check, removal of the output's sidecars when opts->force,
+/* Runs PRAGMA quick_check (LS_INTEGRITY_QUICK) or integrity_check (FULL)
+ * on the database at path (engine/restore_check.c: pages are read through
+ * bounded read-only maps, at most 8 MiB mapped at once); removes the
+ * -wal/-shm the open may create. Not "ok" -> LS_ERR_FORMAT with SQLite's
+ * first message; *cancel set -> LS_ERR_CANCELED. */
+ls_code ls_restore_check_integrity(const char *path, ls_integrity mode, atomic_bool *cancel,
+                                   ls_err *err);
+
+/* Finishes a complete temp file: fsync and, concurrently on a second
+ * thread, the integrity check (opts->integrity); both must succeed (the
+ * fsync error wins), then cancellation check, removal of the output's sidecars when opts->force,
  * rename into place, directory fsync (failure only logged). On error the
  * temp file is left for the caller to remove; on success it no longer
  * exists under its name. fd stays open (caller closes it). */

@@ -16,12 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "engine/restore.h"
+#include "engine/restore_internal.h"
 #include "ltx/ltx.h"
 #include "storage/ltxfiles.h"
 #include "storage/storage.h"
@@ -964,6 +967,121 @@ static void test_real_database_bounded_memory(void **state) {
     free(expected);
 }
 
+/* A database of n rows of `blob` bytes with an index, in journal mode
+ * `mode`, page size ps. */
+static char *make_check_db(fx *f, const char *name, int ps, const char *mode, int n, int blob) {
+    char *path = ls_path_join(f->dir, name);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    char sql[512];
+    snprintf(sql, sizeof(sql), "PRAGMA page_size=%d; PRAGMA journal_mode=%s;", ps, mode);
+    exec_sql(db, sql);
+    exec_sql(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, k TEXT NOT NULL, v BLOB)");
+    snprintf(sql, sizeof(sql),
+             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x < %d) "
+             "INSERT INTO t SELECT x, hex(randomblob(8)), randomblob(%d) FROM c",
+             n, blob);
+    exec_sql(db, sql);
+    exec_sql(db, "CREATE INDEX t_k ON t(k)");
+    sqlite3_close(db);
+    return path;
+}
+
+static void assert_no_sidecars(const char *path) {
+    static const char *sfx[] = {"-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 3; i++) {
+        char *p = ls_strfmt("%s%s", path, sfx[i]);
+        if (path_exists(p)) fail_msg("left behind: %s", p);
+        free(p);
+    }
+}
+
+/* The integrity check reads through bounded maps (engine/restore_check.c):
+ * databases larger than the map budget, WAL and rollback modes, the
+ * smallest and largest page sizes pass; a corrupt page in the middle of a
+ * large file (served from a map) is reported; nothing is left beside. */
+static void test_integrity_check_maps(void **state) {
+    fx *f = *state;
+    bool small = lst_under_valgrind();
+    struct {
+        const char *name, *mode;
+        int ps, n, blob;
+    } dbs[] = {
+        {"big-wal.db", "WAL", 4096, small ? 800 : 9000, 3000}, /* ~27 MiB: > 8 MiB of maps */
+        {"big-del.db", "DELETE", 4096, small ? 800 : 4000, 3000},
+        {"p512.db", "WAL", 512, 3000, 100},
+        {"p64k.db", "DELETE", 65536, small ? 200 : 600, 20000},
+    };
+    for (size_t i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        char *p = make_check_db(f, dbs[i].name, dbs[i].ps, dbs[i].mode, dbs[i].n, dbs[i].blob);
+        for (int mode = LS_INTEGRITY_QUICK; mode <= LS_INTEGRITY_FULL; mode++) {
+            ls_err err;
+            ls_err_clear(&err);
+            ls_code rc = ls_restore_check_integrity(p, (ls_integrity)mode, NULL, &err);
+            if (rc != LS_OK) fail_msg("%s: %s", dbs[i].name, err.msg);
+            assert_no_sidecars(p);
+        }
+        if (i == 0) {
+            /* Overwrite a b-tree page past the first map windows with an
+             * invalid page type: the check must see it. */
+            struct stat sb;
+            assert_int_equal(stat(p, &sb), 0);
+            off_t pages = sb.st_size / 4096;
+            int fd = open(p, O_RDWR);
+            assert_true(fd >= 0);
+            uint8_t junk[4096];
+            memset(junk, 0x5A, sizeof(junk));
+            assert_int_equal(pwrite(fd, junk, sizeof(junk), (pages * 2 / 3) * 4096),
+                             (ssize_t)sizeof(junk));
+            close(fd);
+            ls_err err;
+            ls_err_clear(&err);
+            ls_code rc = ls_restore_check_integrity(p, LS_INTEGRITY_QUICK, NULL, &err);
+            assert_int_equal(rc, LS_ERR_FORMAT);
+            print_message("corrupt page: %s\n", err.msg);
+            assert_non_null(strstr(err.msg, "integrity check"));
+            assert_no_sidecars(p);
+        }
+        unlink(p);
+        free(p);
+    }
+}
+
+/* A write error of the writer thread (file size limit: EFBIG part way) is
+ * returned, names the temp file, and leaves nothing behind. */
+static void test_write_error_leaves_nothing(void **state) {
+    fx *f = *state;
+    char *expected = NULL;
+    build_real_replica(f, 4, &expected);
+    struct rlimit old;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    void (*prev)(int) = signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = old;
+    lim.rlim_cur = 3u << 20; /* the database is ~5 MB */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    ls_restore_opts o = {.output = f->out, .integrity = LS_INTEGRITY_QUICK};
+    ls_restore_result res;
+    ls_err err;
+    ls_err_clear(&err);
+    ls_code rc = ls_restore_run(f->st, &o, &res, &err);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, prev);
+    assert_int_not_equal(rc, LS_OK);
+    print_message("write error: %s\n", err.msg);
+    assert_non_null(strstr(err.msg, "write"));
+    assert_non_null(strstr(err.msg, ".tmp"));
+    assert_false(path_exists(f->out));
+    assert_no_leftovers(f->out);
+    /* and the same replica restores once the limit is gone */
+    if (ls_restore_run(f->st, &o, &res, &err) != LS_OK) fail_msg("%s", err.msg);
+    char h1[65], h2[65];
+    sha256_file_hex(expected, h1);
+    sha256_file_hex(f->out, h2);
+    assert_string_equal(h1, h2);
+    ls_restore_result_free(&res);
+    free(expected);
+}
+
 static void test_cancel_midway(void **state) {
     fx *f = *state;
     char *expected = NULL;
@@ -1259,6 +1377,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_real_database_bounded_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel_midway, setup, teardown),
         cmocka_unit_test_setup_teardown(test_integrity_failure_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_integrity_check_maps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_write_error_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_follow, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txid_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_v03_choice, setup, teardown),
