@@ -248,6 +248,7 @@ typedef struct {
     ls_reader *inner;
     uint64_t pos;
     int64_t size;
+    uint64_t end;  /* range end (exclusive); UINT64_MAX: whole object */
     int failures; /* consecutive failed attempts without progress */
     ls_resume_opts o;
     char key[];
@@ -284,12 +285,18 @@ static ls_code resumable_read(ls_reader *r, void *buf, size_t len, size_t *nread
     for (;;) {
         ls_code rc = LS_OK;
         if (!rr->inner) {
+            if (rr->pos >= rr->end) return LS_OK; /* end of the range */
             if (rr->size >= 0 && rr->pos >= (uint64_t)rr->size) return LS_OK; /* EOF */
-            rc = ls_storage_get(rr->s, rr->key, rr->pos, LS_STORAGE_TO_END, &rr->inner, &e);
+            rc = ls_storage_get(rr->s, rr->key, rr->pos,
+                                rr->end == UINT64_MAX ? LS_STORAGE_TO_END : rr->end - rr->pos,
+                                &rr->inner, &e);
         }
         if (rc == LS_OK) {
             size_t n = 0;
             rc = ls_read(rr->inner, buf, len, &n, &e);
+            if (rc == LS_OK && n > rr->end - rr->pos) /* a backend must honour the range */
+                rc = ls_err_set(&e, LS_ERR_FORMAT, "read past the end of range at byte %llu",
+                                (unsigned long long)rr->pos);
             if (rc == LS_OK && n > 0) {
                 rr->pos += n;
                 rr->failures = 0;
@@ -297,9 +304,16 @@ static ls_code resumable_read(ls_reader *r, void *buf, size_t len, size_t *nread
                 return LS_OK;
             }
             if (rc == LS_OK) { /* EOF */
-                if (rr->size < 0 || rr->pos >= (uint64_t)rr->size) return LS_OK;
-                rc = ls_err_set(&e, LS_ERR_IO, "premature end of object at byte %llu of %lld",
-                                (unsigned long long)rr->pos, (long long)rr->size);
+                if (rr->end != UINT64_MAX) {
+                    if (rr->pos >= rr->end) return LS_OK;
+                    rc = ls_err_set(&e, LS_ERR_IO,
+                                    "premature end of object at byte %llu (range ends at %llu)",
+                                    (unsigned long long)rr->pos, (unsigned long long)rr->end);
+                } else {
+                    if (rr->size < 0 || rr->pos >= (uint64_t)rr->size) return LS_OK;
+                    rc = ls_err_set(&e, LS_ERR_IO, "premature end of object at byte %llu of %lld",
+                                    (unsigned long long)rr->pos, (long long)rr->size);
+                }
             }
         }
         ls_reader_close(rr->inner);
@@ -332,8 +346,8 @@ static void resumable_close(ls_reader *r) {
     free(rr);
 }
 
-ls_code ls_resumable_reader_ex(ls_storage *s, const char *key, int64_t size,
-                               const ls_resume_opts *opts, ls_reader **out) {
+static ls_code resumable_new(ls_storage *s, const char *key, int64_t size, uint64_t off,
+                             uint64_t end, const ls_resume_opts *opts, ls_reader **out) {
     *out = NULL;
     if (!key) key = "";
     size_t kl = strlen(key);
@@ -343,6 +357,8 @@ ls_code ls_resumable_reader_ex(ls_storage *s, const char *key, int64_t size,
     rr->base.close = resumable_close;
     rr->s = s;
     rr->size = size;
+    rr->pos = off;
+    rr->end = end;
     memcpy(rr->key, key, kl + 1);
     if (opts) {
         rr->o = *opts;
@@ -354,6 +370,17 @@ ls_code ls_resumable_reader_ex(ls_storage *s, const char *key, int64_t size,
     }
     *out = &rr->base;
     return LS_OK;
+}
+
+ls_code ls_resumable_reader_ex(ls_storage *s, const char *key, int64_t size,
+                               const ls_resume_opts *opts, ls_reader **out) {
+    return resumable_new(s, key, size, 0, UINT64_MAX, opts, out);
+}
+
+ls_code ls_resumable_range_reader(ls_storage *s, const char *key, uint64_t off, uint64_t len,
+                                  const ls_resume_opts *opts, ls_reader **out) {
+    if (len == 0 || off > UINT64_MAX - len) return resumable_new(s, key, -1, off, off, opts, out);
+    return resumable_new(s, key, -1, off, off + len, opts, out);
 }
 
 ls_code ls_resumable_reader(ls_storage *s, const char *key, int64_t size, ls_reader **out) {

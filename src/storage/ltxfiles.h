@@ -114,6 +114,12 @@ typedef struct ls_resume_opts {
 /* opts NULL = defaults above (tests use short delays). */
 ls_code ls_resumable_reader_ex(ls_storage *s, const char *key, int64_t size,
                                const ls_resume_opts *opts, ls_reader **out);
+/* The same over bytes [off, off+len) of key: every (re)open is a ranged get
+ * of what remains of the range; an EOF before off+len is retried like a
+ * broken read, and a backend delivering bytes past the range is an error.
+ * len 0 reads nothing (no request). Returns LS_ERR_NOMEM only. */
+ls_code ls_resumable_range_reader(ls_storage *s, const char *key, uint64_t off, uint64_t len,
+                                  const ls_resume_opts *opts, ls_reader **out);
 /* Resumable reader over an LTX file (key from ls_ltx_key). */
 ls_code ls_ltx_open_resumable(ls_storage *s, int level, uint64_t min_txid, uint64_t max_txid,
                               int64_t size, ls_reader **out, ls_err *err);
