@@ -20,6 +20,7 @@
 #include "ltx/ltx.h"
 #include "storage/legacy.h"
 #include "storage/ltxfiles.h"
+#include "storage/ranged.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -323,6 +324,7 @@ typedef struct restore_ctx {
     const ls_restore_plan *plan;
     bool download;
     fetch_pool *pool;
+    ls_ranged_group *ranged; /* large remote files: read in ranges */
     char *workdir;      /* "<output>.tmp-work": downloads, merge passes */
     bool workdir_made;
     uint64_t done, total, reported, step;
@@ -357,7 +359,7 @@ static void report_progress(restore_ctx *rc, bool force) {
 
 /* ---- download workers (DOWNLOAD mode) ----------------------------------- */
 
-enum { FETCH_PENDING = 0, FETCH_RUNNING, FETCH_DONE, FETCH_FAILED };
+enum { FETCH_PENDING = 0, FETCH_RUNNING, FETCH_DONE, FETCH_FAILED, FETCH_RANGED };
 
 struct fetch_pool {
     restore_ctx *rc;
@@ -427,6 +429,10 @@ static void *fetch_worker(void *arg) {
             return NULL;
         }
         size_t i = p->next++;
+        if (p->state[i] == FETCH_RANGED) { /* the merge reads it in ranges */
+            pthread_mutex_unlock(&p->mu);
+            continue;
+        }
         p->state[i] = FETCH_RUNNING;
         pthread_mutex_unlock(&p->mu);
 
@@ -486,6 +492,8 @@ static ls_code pool_start(restore_ctx *rc, ls_err *err) {
     for (size_t i = 0; i < p->n; i++) {
         p->paths[i] = ls_strfmt("%s/fetch-%zu.ltx", rc->workdir, i);
         if (!p->paths[i]) return ls_err_set(err, LS_ERR_NOMEM, "restore: out of memory");
+        if (ls_ranged_worthwhile(rc->ranged, rc->st, rc->plan->files[i].size))
+            p->state[i] = FETCH_RANGED;
     }
     ls_code code = ensure_workdir(rc, err);
     if (code != LS_OK) return code;
@@ -531,6 +539,9 @@ typedef struct in_reader {
 
 static ls_code open_source(restore_ctx *rc, size_t i, ls_reader **out, ls_err *err) {
     const ls_restore_file *f = &rc->plan->files[i];
+    if (ls_ranged_worthwhile(rc->ranged, rc->st, f->size))
+        return ls_ltx_open_ranged(rc->ranged, rc->st, f->level, f->min_txid, f->max_txid,
+                                  (uint64_t)f->size, out, err);
     if (rc->download) return pool_open(rc->pool, i, out, err);
     return ls_ltx_open_resumable(rc->st, f->level, f->min_txid, f->max_txid, f->size, out, err);
 }
@@ -1175,6 +1186,10 @@ ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_r
     code = open_tmp(tmp, &fd, err);
     if (code != LS_OK) goto cleanup;
     tmp_created = true;
+    ls_ranged_opts ropts = {.parallelism = opts->parallelism > 0 ? opts->parallelism
+                                                                 : RS_DEFAULT_PARALLELISM};
+    code = ls_ranged_group_new(&ropts, &rc.ranged, err);
+    if (code != LS_OK) goto cleanup;
     if (rc.download) {
         code = pool_start(&rc, err);
         if (code != LS_OK) goto cleanup;
@@ -1192,6 +1207,8 @@ ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_r
     report_progress(&rc, true);
     pool_free(rc.pool);
     rc.pool = NULL;
+    ls_ranged_group_free(rc.ranged);
+    rc.ranged = NULL;
 
     code = ls_restore_commit_tmp(fd, tmp, out, dir, opts, err);
     if (code != LS_OK) goto cleanup;
@@ -1209,6 +1226,7 @@ ls_code ls_restore_run(ls_storage *st, const ls_restore_opts *opts, ls_restore_r
 
 cleanup:
     pool_free(rc.pool);
+    ls_ranged_group_free(rc.ranged);
     if (rc.workdir_made) ls_remove_all(rc.workdir, NULL);
     free(rc.workdir);
     if (fd >= 0) close(fd);

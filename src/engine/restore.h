@@ -10,7 +10,7 @@
  *
  * Memory is bounded by min(plan files, merge fan-in) x (one page + one
  * compressed page) plus fixed buffers (4 x 512 KiB write buffers, 128 KiB per
- * download worker) and, during the integrity check, at most 8 MiB of
+ * download worker, the range buffers described under Fetching) and, during the integrity check, at most 8 MiB of
  * read-only maps of the temp file, independent of the database size.
  *
  * Writing: merged pages are coalesced into 512 KiB buffers that a writer
@@ -26,6 +26,15 @@
  * "<output>.tmp-work/" (beside the output, removed afterwards; disk use =
  * the sum of the plan's file sizes, memory = one fixed buffer per worker)
  * while the merge consumes them in plan order as each one completes.
+ * In both modes a file of a remote backend that spans more than one range
+ * (4 MiB; $LITESTREAM_RESTORE_RANGE_SIZE) is neither downloaded nor read
+ * by one request: `parallelism` workers fetch its consecutive ranges
+ * concurrently (storage/ranged.h) and the merge consumes the bytes in order
+ * as they arrive, so a restore dominated by one large snapshot still uses
+ * `parallelism` connections, the download overlaps the decoding, and the
+ * file takes no disk space in the work directory (memory: at most
+ * (parallelism + large files) x range size; a range that fails after its
+ * retries fails the restore with the file and byte range named).
  *
  * Fan-in: at most `merge_fanin` (default 64) files are merged at once. A
  * longer plan is first reduced by merging consecutive groups into

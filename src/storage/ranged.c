@@ -169,13 +169,18 @@ static void fetch_chunk(ls_ranged_group *g, rreader *r, rslot *sl, uint64_t idx)
         ls_err_wrap(&e, "ranged read of %s bytes %llu-%llu", r->key, (unsigned long long)off,
                     (unsigned long long)(off + len - 1));
     pthread_mutex_lock(&g->mu);
-    sl->done = true;
-    sl->code = rc;
-    if (rc != LS_OK) {
-        sl->err = e;
-        sl->err.code = rc;
-        r->fetch_failed = true;
+    /* Once the last byte is published the caller may consume it and hand
+     * the slot to the next chunk before this lock is taken: then the slot
+     * is no longer ours (and a complete fetch has nothing to report). */
+    if (sl->idx == idx) {
+        sl->done = true;
+        sl->code = rc;
+        if (rc != LS_OK) {
+            sl->err = e;
+            sl->err.code = rc;
+        }
     }
+    if (rc != LS_OK) r->fetch_failed = true;
     r->active--;
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);

@@ -150,7 +150,8 @@ static void test_ranged_retries(void **state) {
     assert_memory_equal(b, data, size);
     free(b);
     ls_storage_stats_get(f->s, &after);
-    assert_true(after.retries - before.retries >= 12);
+    /* a wrapped reader with < 10000 bytes left in its range does not fail */
+    assert_true(after.retries - before.retries >= 6);
 
     /* premature ends (a truncated body) are detected and resumed too */
     ls_faulty_fail_reads(f->s, 5000, LS_OK, 6);
@@ -289,6 +290,35 @@ static void test_ranged_group_shared(void **state) {
     free(db);
 }
 
+/* The caller finishing a chunk while its worker is still returning from the
+ * last read (the slot is handed to the next chunk at once): many rounds of
+ * chunk-sized reads of a fast backend. */
+static void test_ranged_stress(void **state) {
+    fixture *f = *state;
+    const size_t size = 32 * CHUNK + 100;
+    unsigned char *data = put_object(f->s, "obj", size, 21);
+    unsigned char *buf = malloc(size);
+    int rounds = lst_under_valgrind() ? 5 : 200;
+    for (int i = 0; i < rounds; i++) {
+        ls_ranged_opts o = opts(1 + i % 8);
+        ls_reader *r;
+        ls_err e;
+        assert_int_equal(ls_ranged_reader(f->s, "obj", size, &o, &r, &e), LS_OK);
+        size_t n = 0;
+        while (n < size) {
+            size_t got = 0;
+            ls_code rc = ls_read(r, buf + n, i % 2 ? CHUNK : size - n, &got, &e);
+            if (rc != LS_OK) fail_msg("round %d at %zu: %s", i, n, e.msg);
+            assert_true(got > 0);
+            n += got;
+        }
+        ls_reader_close(r);
+        assert_memory_equal(buf, data, size);
+    }
+    free(buf);
+    free(data);
+}
+
 /* Closing a reader with ranges in flight (and one never read) is clean. */
 static void test_ranged_close_early(void **state) {
     fixture *f = *state;
@@ -388,6 +418,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_ranged_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranged_gives_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranged_group_shared, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ranged_stress, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranged_close_early, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ranged_worthwhile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resumable_range, setup, teardown),
