@@ -1,4 +1,7 @@
-/* cli/cmd_status.c — `litestream status` (spec 10.6): local state only. */
+/* cli/cmd_status.c — `litestream status` (spec 10.6): local state only.
+ * -json adds per database "replicas": the configured replicas with the
+ * request counters `replicate` persisted in <meta>/stats.json
+ * (engine/stats.h); "requests" is null when none were recorded. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +12,7 @@
 #include "cli/local_state.h"
 #include "cli/output.h"
 #include "config/config.h"
+#include "engine/stats.h"
 #include "ltx/ltx.h"
 #include "util/fs.h"
 
@@ -32,6 +36,33 @@ static const char status_usage[] =
     "\t-json\n"
     "\t    Output raw JSON instead of human-readable text.\n"
     "\n";
+
+/* The configured replicas of d with their persisted request counters. */
+static json_t *replicas_json(const ls_db_config *d, const char *meta) {
+    json_t *arr = json_array();
+    ls_stats_snapshot *snap = calloc(1, sizeof(*snap));
+    ls_err e;
+    bool have = snap && meta && ls_stats_read(meta, snap, &e) == LS_OK;
+    size_t n = ls_db_config_replica_count(d);
+    for (size_t i = 0; i < n; i++) {
+        const ls_replica_config *r = ls_db_config_replica_at(d, i);
+        const char *type = ls_replica_type_name(r->client.type);
+        const char *name = r->name.v && *r->name.v ? r->name.v : type;
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(name));
+        json_object_set_new(o, "type", json_string(type));
+        const ls_stats_replica *sr = have ? ls_stats_find(snap, name, type, i) : NULL;
+        if (sr) {
+            ls_stats_add_json(o, &sr->stats, sr->since_ns, snap->updated_ns);
+            json_object_set_new(o, "pid", json_integer(snap->pid));
+        } else {
+            json_object_set_new(o, "requests", json_null());
+        }
+        json_array_append_new(arr, o);
+    }
+    free(snap);
+    return arr;
+}
 
 int cmd_status(const cli_command *cmd, int argc, char **argv) {
     (void)cmd;
@@ -62,10 +93,10 @@ int cmd_status(const cli_command *cmd, int argc, char **argv) {
         const char *status;
         char txid[32] = "-", wal[32] = "-";
         struct stat st;
+        char *meta = ls_config_db_meta_path(d);
         if (stat(d->path, &st) != 0) {
             status = "no database";
         } else {
-            char *meta = ls_config_db_meta_path(d);
             uint64_t tx = 0;
             ls_err e;
             if (!meta || cli_local_max_txid(meta, &tx, &e) != LS_OK) status = "error";
@@ -75,7 +106,6 @@ int cmd_status(const cli_command *cmd, int argc, char **argv) {
             } else {
                 status = "not initialized";
             }
-            free(meta);
             char *walp = ls_strfmt("%s-wal", d->path);
             if (walp && stat(walp, &st) == 0) cli_format_si_bytes((uint64_t)st.st_size, wal, sizeof(wal));
             else if (walp && errno == ENOENT) snprintf(wal, sizeof(wal), "0 B");
@@ -87,10 +117,12 @@ int cmd_status(const cli_command *cmd, int argc, char **argv) {
             json_object_set_new(o, "status", json_string(status));
             json_object_set_new(o, "local_txid", json_string(txid));
             json_object_set_new(o, "wal_size", json_string(wal));
+            json_object_set_new(o, "replicas", replicas_json(d, meta));
             json_array_append_new(arr, o);
         } else {
             cli_table_row(t, d->path, status, txid, wal);
         }
+        free(meta);
     }
     if (arr) cli_print_json(arr, stdout);
     else cli_table_print(t, stdout);

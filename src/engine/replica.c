@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "engine/stats.h"
 #include "ltx/ltx.h"
 #include "storage/ltxfiles.h"
 #include "util/fs.h"
@@ -36,7 +39,14 @@ struct ls_replica {
 
     pthread_mutex_t mu;    /* protects st */
     ls_replica_status st;
+
+    /* persisted counters (g_stats_mu) */
+    ls_storage_stats stats_written;
+    int64_t stats_written_mono;  /* 0: never written */
 };
+
+static pthread_mutex_t g_stats_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool g_stats_warned;
 
 ls_code ls_replica_new(const ls_replica_opts *opts, ls_replica **out, ls_err *err) {
     *out = NULL;
@@ -58,6 +68,7 @@ ls_code ls_replica_new(const ls_replica_opts *opts, ls_replica **out, ls_err *er
     r->auto_recover = opts->auto_recover;
     pthread_mutex_init(&r->mu, NULL);
     r->st.state = LS_REPLICA_IDLE;
+    r->st.stats_since_ns = ls_now_ns();
     *out = r;
     return LS_OK;
 }
@@ -279,4 +290,66 @@ ls_code ls_replica_sync(ls_replica *r, ls_db *db, bool *more, ls_err *err) {
     /* 5 */
     succeed(r, true);
     return LS_OK;
+}
+
+/* ---- persisted request counters (engine/stats.h) ---- */
+
+ls_code ls_replicas_persist_stats(ls_replica *const *reps, size_t n, const char *meta_path,
+                                  bool force, ls_err *err) {
+    if (!reps || n == 0 || !meta_path) return LS_OK;
+    if (n > LS_STATS_MAX_REPLICAS) n = LS_STATS_MAX_REPLICAS;
+    ls_storage_stats now[LS_STATS_MAX_REPLICAS];
+    pthread_mutex_lock(&g_stats_mu);
+    bool changed = false;
+    int64_t last = 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&now[i], 0, sizeof(now[i]));
+        if (reps[i]->storage) ls_storage_stats_get(reps[i]->storage, &now[i]);
+        if (memcmp(&now[i], &reps[i]->stats_written, sizeof(now[i])) != 0) changed = true;
+        if (reps[i]->stats_written_mono > last) last = reps[i]->stats_written_mono;
+    }
+    int64_t mono = ls_monotonic_ns();
+    if (!changed || (!force && last != 0 && mono - last < LS_STATS_PERSIST_INTERVAL_NS)) {
+        pthread_mutex_unlock(&g_stats_mu);
+        return LS_OK;
+    }
+    struct stat sb;
+    if (stat(meta_path, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        pthread_mutex_unlock(&g_stats_mu); /* not initialised yet */
+        return LS_OK;
+    }
+    ls_stats_snapshot *snap = calloc(1, sizeof(*snap));
+    if (!snap) {
+        pthread_mutex_unlock(&g_stats_mu);
+        return ls_err_set(err, LS_ERR_NOMEM, "stats: out of memory");
+    }
+    snap->updated_ns = ls_now_ns();
+    snap->pid = (long)getpid();
+    snap->n = n;
+    for (size_t i = 0; i < n; i++) {
+        ls_stats_replica *d = &snap->replicas[i];
+        snprintf(d->name, sizeof(d->name), "%s", reps[i]->name);
+        snprintf(d->type, sizeof(d->type), "%s",
+                 reps[i]->storage && reps[i]->storage->type ? reps[i]->storage->type : "");
+        pthread_mutex_lock(&reps[i]->mu);
+        d->since_ns = reps[i]->st.stats_since_ns;
+        pthread_mutex_unlock(&reps[i]->mu);
+        d->stats = now[i];
+    }
+    ls_err e;
+    ls_code rc = ls_stats_write(meta_path, snap, (unsigned)(sb.st_mode & 0666), &e);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == LS_OK) reps[i]->stats_written = now[i];
+        reps[i]->stats_written_mono = mono; /* a failure is retried after the interval */
+    }
+    if (rc != LS_OK && !g_stats_warned) {
+        g_stats_warned = true;
+        ls_warn("cannot write replica request counters", "path", meta_path, "error", e.msg);
+    } else if (rc == LS_OK) {
+        g_stats_warned = false;
+    }
+    pthread_mutex_unlock(&g_stats_mu);
+    free(snap);
+    if (rc != LS_OK && err) *err = e;
+    return rc;
 }

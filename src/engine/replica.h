@@ -46,7 +46,8 @@ typedef struct ls_replica_status {
     uint32_t consecutive_errors;
     ls_code last_error;
     char last_error_msg[256];
-    ls_storage_stats stats;
+    ls_storage_stats stats;        /* request counters since stats_since_ns */
+    int64_t stats_since_ns;        /* when the replica (and its counters) began */
 } ls_replica_status;
 
 typedef struct ls_replica ls_replica;
@@ -83,5 +84,22 @@ const char *ls_replica_name(const ls_replica *r);
 int64_t ls_replica_sync_interval(const ls_replica *r);
 void ls_replica_status_get(ls_replica *r, ls_replica_status *out);
 void ls_replica_set_state(ls_replica *r, ls_replica_state s);
+
+/*
+ * Persists the request counters of one database's replicas (reps[0..n), in
+ * configuration order) to <meta_path>/stats.json (engine/stats.h) so that
+ * `litestream status` can show them. Writes only when a counter changed
+ * since the last write of these replicas and either force is set or that
+ * write is at least LS_STATS_PERSIST_INTERVAL_NS old; otherwise it costs a
+ * few atomic loads and no system call, so it may be called on every timer
+ * tick (an idle database writes nothing). Nothing is written when
+ * meta_path does not exist yet (the database was never synced); the file
+ * gets the meta directory's permission bits without execute. A failed write
+ * is logged once (warning) until a write succeeds again, is retried after
+ * the interval, and is returned. Thread-safe (a process-wide lock
+ * serialises writers).
+ */
+ls_code ls_replicas_persist_stats(ls_replica *const *reps, size_t n, const char *meta_path,
+                                  bool force, ls_err *err);
 
 #endif

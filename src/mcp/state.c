@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "engine/stats.h"
 #include "engine/store.h"
 #include "ltx/ltx.h"
 #include "mcp/mcp_state.h"
@@ -398,6 +399,19 @@ json_t *ls_mcp_db_entry(ls_mcp *m, const ls_mcp_cfg *c, const ls_db_config *db, 
 
     size_t nrep = ls_db_config_replica_count(db);
     json_t *reps = json_array();
+    /* request counters: live from this process, else as `replicate` last
+     * persisted them (engine/stats.h) */
+    ls_stats_snapshot *snap = NULL;
+    if (!live && nrep) {
+        char *meta = ls_config_db_meta_path(db);
+        snap = meta ? calloc(1, sizeof(*snap)) : NULL;
+        ls_err se;
+        if (snap && ls_stats_read(meta, snap, &se) != LS_OK) {
+            free(snap);
+            snap = NULL;
+        }
+        free(meta);
+    }
     int worst = 0; /* 0 stopped/none, 1 idle, 2 syncing, 3 error */
     static const char *const rank_name[] = {"stopped", "idle", "syncing", "error"};
     uint64_t remote_min = UINT64_MAX;
@@ -421,6 +435,7 @@ json_t *ls_mcp_db_entry(ls_mcp *m, const ls_mcp_cfg *c, const ls_db_config *db, 
             if (rs->last_error != LS_OK && rs->state == LS_REPLICA_ERROR)
                 json_object_set_new(rep, "error", json_string(rs->last_error_msg));
             json_object_set_new(rep, "consecutive_errors", json_integer(rs->consecutive_errors));
+            ls_stats_add_json(rep, &rs->stats, rs->stats_since_ns, 0);
         } else if (!live && remote) {
             ls_storage *st = NULL;
             ls_err e;
@@ -444,6 +459,12 @@ json_t *ls_mcp_db_entry(ls_mcp *m, const ls_mcp_cfg *c, const ls_db_config *db, 
                 json_object_set_new(rep, "error", json_string(e.msg));
             }
         }
+        if (!live) {
+            const ls_stats_replica *sr =
+                ls_stats_find(snap, replica_name(rcfg), ls_replica_type_name(rcfg->client.type), i);
+            if (sr) ls_stats_add_json(rep, &sr->stats, sr->since_ns, snap->updated_ns);
+        }
+        if (!json_object_get(rep, "requests")) json_object_set_new(rep, "requests", json_null());
         if (live && live->db.last_error != LS_OK && strcmp(status, "stopped") != 0) status = "error";
         int rank = strcmp(status, "error") == 0 ? 3 : strcmp(status, "syncing") == 0 ? 2
                    : strcmp(status, "idle") == 0 ? 1 : 0;
@@ -458,6 +479,7 @@ json_t *ls_mcp_db_entry(ls_mcp *m, const ls_mcp_cfg *c, const ls_db_config *db, 
         json_object_set_new(rep, "last_sync_at", ls_mcp_time_json(last_sync));
         json_array_append_new(reps, rep);
     }
+    free(snap);
     if (remote_min == UINT64_MAX) remote_min = 0;
     if (live) {
         local = live->db.txid;

@@ -66,11 +66,19 @@
 #define HEX16 "{\"type\":\"string\",\"pattern\":\"^[0-9a-f]{16}$\"}"
 #define TIME_OR_NULL "{\"type\":[\"string\",\"null\"]}"
 
+/* Storage requests of a replica since `since` (live in `replicate`, else as
+ * it last persisted them; null when unknown). */
+#define REQUESTS_OBJ                                                                           \
+    "{\"type\":[\"object\",\"null\"],\"properties\":{\"put\":{\"type\":\"integer\"},\"get\":{"   \
+    "\"type\":\"integer\"},\"list\":{\"type\":\"integer\"},\"delete\":{\"type\":\"integer\"},"    \
+    "\"head\":{\"type\":\"integer\"}}}"
+
 #define REPLICA_OBJ                                                                            \
     "{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"type\":{\"type\":"  \
     "\"string\"},\"url\":{\"type\":\"string\"},\"status\":{\"type\":\"string\",\"enum\":["     \
     "\"syncing\",\"idle\",\"error\",\"stopped\"]},\"txid\":" HEX16 ",\"last_sync_at\":"        \
-    TIME_OR_NULL ",\"error\":{\"type\":\"string\"}},\"required\":[\"name\",\"type\",\"url\"]}"
+    TIME_OR_NULL ",\"error\":{\"type\":\"string\"},\"requests\":" REQUESTS_OBJ ",\"since\":"    \
+    TIME_OR_NULL ",\"updated_at\":" TIME_OR_NULL "},\"required\":[\"name\",\"type\",\"url\"]}"
 
 #define DB_ENTRY                                                                               \
     "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},\"database\":{"       \

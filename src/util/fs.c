@@ -108,8 +108,8 @@ ls_code ls_pread_full(int fd, void *buf, size_t len, off_t off, size_t *nread, l
     return LS_OK;
 }
 
-ls_code ls_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-                             ls_err *err) {
+static ls_code write_file_via_tmp(const char *path, const void *data, size_t len, mode_t mode,
+                                  bool durable, ls_err *err) {
     char *tmp = ls_strfmt("%s.tmp", path);
     if (!tmp) return ls_err_set(err, LS_ERR_NOMEM, "out of memory");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -119,14 +119,24 @@ ls_code ls_write_file_atomic(const char *path, const void *data, size_t len, mod
         goto out;
     }
     rc = ls_write_full(fd, data, len, err, tmp);
-    if (rc == LS_OK && fsync(fd) != 0) rc = ls_err_errno(err, errno, "fsync %s", tmp);
+    if (rc == LS_OK && durable && fsync(fd) != 0) rc = ls_err_errno(err, errno, "fsync %s", tmp);
     if (close(fd) != 0 && rc == LS_OK) rc = ls_err_errno(err, errno, "close %s", tmp);
     if (rc == LS_OK && rename(tmp, path) != 0) rc = ls_err_errno(err, errno, "rename %s", tmp);
-    if (rc == LS_OK) rc = ls_fsync_parent(path, err);
+    if (rc == LS_OK && durable) rc = ls_fsync_parent(path, err);
     if (rc != LS_OK) unlink(tmp);
 out:
     free(tmp);
     return rc;
+}
+
+ls_code ls_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                             ls_err *err) {
+    return write_file_via_tmp(path, data, len, mode, true, err);
+}
+
+ls_code ls_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                              ls_err *err) {
+    return write_file_via_tmp(path, data, len, mode, false, err);
 }
 
 ls_code ls_read_file(const char *path, size_t max_len, char **out, size_t *len, ls_err *err) {

@@ -23,6 +23,11 @@ ls_code ls_fsync_parent(const char *path, ls_err *err);
 /* Writes data to "<path>.tmp", fsyncs, renames over path, fsyncs the dir. */
 ls_code ls_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
                              ls_err *err);
+/* The same without the fsyncs: readers see the old or the new content,
+ * never a mix, but a crash may lose the update (for advisory files written
+ * often, e.g. counters, where a stall on fsync would cost more). */
+ls_code ls_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                              ls_err *err);
 /* Reads a whole file; refuses files larger than max_len (LS_ERR_FORMAT).
  * *out is malloc'd (NUL-terminated for convenience, not counted in *len). */
 ls_code ls_read_file(const char *path, size_t max_len, char **out, size_t *len, ls_err *err);
