@@ -12,6 +12,10 @@
 // Faults are only injected on requests whose URL does not contain
 // "nofault". Listens on 127.0.0.1 only; prints "proxy listening on PORT".
 // SIGUSR1 toggles faults off/on (so a test can let a run catch up).
+// --fail-range-byte N : every GET whose Range covers byte N (or that has no
+// Range) of an object whose URL contains --fail-range-key SUBSTR (default:
+// any) answers 500 InternalError while faults are on: a deterministic range
+// that can never be read. Log lines carry the request's Range header.
 // --mirror DIR --mirror-prefix /BUCKET/PATH/ : every successful PutObject
 // under the prefix is also written (atomically, when S3 answered) to DIR in
 // the file-replica layout ("0000/x.ltx" -> "ltx/0/x.ltx", v0.3 keys as
@@ -49,6 +53,15 @@ function mirrorPath(url) {
   return path.join(mirror, rel);
 }
 process.on('SIGUSR1', () => { faultsOn = !faultsOn; });
+const failByte = opt('fail-range-byte', null) === null ? null : parseInt(opt('fail-range-byte', '0'), 10);
+const failKey = opt('fail-range-key', '');
+function coversFailByte(req) {
+  if (failByte === null || req.method !== 'GET' || req.url.includes('?') || !req.url.includes(failKey)) return false;
+  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range || 'bytes=0-');
+  if (!m) return false;
+  const a = parseInt(m[1], 10), b = m[2] === '' ? Infinity : parseInt(m[2], 10);
+  return a <= failByte && failByte <= b;
+}
 
 // deterministic PRNG (mulberry32)
 function rnd() {
@@ -88,7 +101,8 @@ const server = http.createServer((req, res) => {
   const t0 = Date.now();
   const op = classify(req.method, req.url);
   let fault = null;
-  if (faultsOn && !req.url.includes('nofault')) {
+  if (faultsOn && coversFailByte(req)) fault = 'e500';
+  else if (faultsOn && !req.url.includes('nofault')) {
     for (const name of ['drop', 'stall', 'e500', 'e503', 'midbody']) {
       if (faults[name] && !(name === 'midbody' && req.method !== 'GET') && rnd() < faults[name]) {
         fault = name;
@@ -97,6 +111,7 @@ const server = http.createServer((req, res) => {
     }
   }
   const rec = { t: t0, op, method: req.method, url: req.url, fault };
+  if (req.headers.range) rec.range = req.headers.range;
   if (fault === 'drop') {
     log({ ...rec, status: 0 });
     req.socket.destroy();
