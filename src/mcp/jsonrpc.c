@@ -4,6 +4,7 @@
  * Transport-neutral: http.c and stdio.c call ls_mcp_parse/ls_mcp_execute.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -607,6 +608,41 @@ static void m_tools_call(ls_mcp *m, ls_mcp_session *s, json_t *id, json_t *param
     json_decref(tr.value);
 }
 
+/* Calls that build a status document for every configured database
+ * (litestream_databases, litestream_status) are CPU-bound jansson work
+ * whose transient trees and serialized text dominate the process's peak
+ * memory under concurrent load: at most LS_MCP_HEAVY_MAX run at a time
+ * (more would not finish sooner on a small machine), the rest wait. */
+#ifndef LS_MCP_HEAVY_MAX
+#define LS_MCP_HEAVY_MAX 2
+#endif
+static char *exec_method(ls_mcp *m, ls_mcp_session *s, json_t *id, const char *meth,
+                         json_t *params, const ls_mcp_sink *sink, bool in_batch, bool *cancelled,
+                         reply *rp);
+static pthread_mutex_t heavy_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t heavy_cv = PTHREAD_COND_INITIALIZER;
+static int heavy_running;
+
+static bool heavy_call(const char *meth, json_t *params) {
+    if (strcmp(meth, "tools/call") != 0) return false;
+    const char *n = json_string_value(json_object_get(params, "name"));
+    return n && (strcmp(n, "litestream_databases") == 0 || strcmp(n, "litestream_status") == 0);
+}
+
+static void heavy_enter(void) {
+    pthread_mutex_lock(&heavy_mu);
+    while (heavy_running >= LS_MCP_HEAVY_MAX) pthread_cond_wait(&heavy_cv, &heavy_mu);
+    heavy_running++;
+    pthread_mutex_unlock(&heavy_mu);
+}
+
+static void heavy_leave(void) {
+    pthread_mutex_lock(&heavy_mu);
+    heavy_running--;
+    pthread_cond_signal(&heavy_cv);
+    pthread_mutex_unlock(&heavy_mu);
+}
+
 /* Executes one message; returns the serialized answer or NULL. */
 static char *exec_one(ls_mcp *m, ls_mcp_session *s, json_t *msg, const ls_mcp_sink *sink,
                       bool in_batch, bool *cancelled) {
@@ -653,6 +689,17 @@ static char *exec_one(ls_mcp *m, ls_mcp_session *s, json_t *msg, const ls_mcp_si
         return NULL; /* unknown notifications are ignored */
     }
 
+    bool heavy = heavy_call(meth, params);
+    if (heavy) heavy_enter();
+    char *out = exec_method(m, s, id, meth, params, sink, in_batch, cancelled, &r);
+    if (heavy) heavy_leave();
+    return out;
+}
+
+static char *exec_method(ls_mcp *m, ls_mcp_session *s, json_t *id, const char *meth,
+                         json_t *params, const ls_mcp_sink *sink, bool in_batch, bool *cancelled,
+                         reply *rp) {
+    reply r = *rp;
     if (strcmp(meth, "initialize") == 0) {
         if (in_batch) set_error(&r, -32600, "Invalid Request: initialize must not be part of a batch");
         else m_initialize(m, s, params, &r);
