@@ -33,7 +33,7 @@
  * as they arrive, so a restore dominated by one large snapshot still uses
  * `parallelism` connections, the download overlaps the decoding, and the
  * file takes no disk space in the work directory (memory: at most
- * (parallelism + large files) x range size; a range that fails after its
+ * (parallelism + 1 + large files) x range size; a range that fails after its
  * retries fails the restore with the file and byte range named).
  *
  * Fan-in: at most `merge_fanin` (default 64) files are merged at once. A

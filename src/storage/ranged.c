@@ -5,8 +5,13 @@
  * One mutex and one condition variable per group cover every reader of the
  * group: workers wait there for work, callers for data, closers for their
  * in-flight fetches. Chunk i of a reader lives in slot i % window (window =
- * parallelism), so a slot is free again exactly when the caller has moved
- * past the chunk that used it before.
+ * parallelism + 1: the extra slot lets every worker fetch ahead while the
+ * caller is still reading its chunk), so a slot is free again exactly when
+ * the caller has moved past the chunk that used it before.
+ *
+ * Wake-ups are batched: a waiting caller asks for WAKE_BYTES more (or the
+ * rest of the chunk) and its worker signals only when that much arrived;
+ * bytes already known to be there are read without the lock.
  */
 #include "storage/ranged.h"
 
@@ -17,6 +22,7 @@
 #include <string.h>
 
 #define SLOT_FREE UINT64_MAX
+#define WAKE_BYTES ((size_t)256 << 10)
 
 typedef struct rslot {
     uint64_t idx;        /* chunk held, SLOT_FREE when none */
@@ -33,7 +39,8 @@ typedef struct rreader rreader;
 struct ls_ranged_group {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int parallelism;
+    int parallelism;         /* workers = ranges in flight */
+    int window;              /* chunk slots per reader = tokens = parallelism + 1 */
     size_t chunk;
     ls_resume_opts resume;
     bool have_resume;
@@ -46,6 +53,7 @@ struct ls_ranged_group {
     bool stop;
     ls_ranged_stats stats;
     uint64_t in_use;         /* chunks holding a token right now */
+    uint64_t fetching;       /* fetches running right now */
 };
 
 struct rreader {
@@ -61,6 +69,8 @@ struct rreader {
     uint64_t next_fetch;     /* next chunk to hand to a worker */
     uint64_t cur;            /* chunk the caller reads */
     size_t cur_off;          /* caller's offset in chunk cur */
+    size_t seen;             /* caller only: bytes of chunk cur known published */
+    size_t want;             /* caller waits until chunk cur has this many (0: not waiting) */
     int active;              /* fetches running */
     bool closing;
     bool fetch_failed;       /* a range failed: start no more */
@@ -157,7 +167,7 @@ static void fetch_chunk(ls_ranged_group *g, rreader *r, rslot *sl, uint64_t idx)
         pthread_mutex_lock(&g->mu);
         sl->filled = filled;
         bool quit = r->closing || g->stop;
-        if (r->cur == idx) pthread_cond_broadcast(&g->cv);
+        if (r->cur == idx && r->want && filled >= r->want) pthread_cond_broadcast(&g->cv);
         pthread_mutex_unlock(&g->mu);
         if (quit) {
             rc = ls_err_set(&e, LS_ERR_CANCELED, "ranged read closed");
@@ -182,6 +192,7 @@ static void fetch_chunk(ls_ranged_group *g, rreader *r, rslot *sl, uint64_t idx)
     }
     if (rc != LS_OK) r->fetch_failed = true;
     r->active--;
+    g->fetching--;
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
 }
@@ -206,8 +217,10 @@ static void *worker(void *arg) {
         r->active++;
         g->tokens--;
         g->in_use++;
+        g->fetching++;
         g->stats.ranges++;
         if (g->in_use > g->stats.peak_chunks) g->stats.peak_chunks = g->in_use;
+        if (g->fetching > g->stats.peak_fetching) g->stats.peak_fetching = g->fetching;
         pthread_mutex_unlock(&g->mu);
         fetch_chunk(g, r, sl, idx);
         pthread_mutex_lock(&g->mu);
@@ -260,29 +273,41 @@ static ls_code rr_read(ls_reader *base, void *out, size_t len, size_t *nread, ls
     }
     if (r->cur >= r->nchunks) return LS_OK; /* EOF */
     rslot *sl = &r->slots[r->cur % (uint64_t)r->window];
-    pthread_mutex_lock(&g->mu);
-    while (!(sl->idx == r->cur && (sl->filled > r->cur_off || sl->done)))
-        pthread_cond_wait(&g->cv, &g->mu);
-    size_t avail = sl->filled - r->cur_off;
-    if (avail == 0) { /* the fetch ended without the next byte */
-        r->failed = true;
-        if (sl->code != LS_OK) r->ferr = sl->err;
-        else ls_err_set(&r->ferr, LS_ERR_INTERNAL, "ranged read of %s: chunk %llu ended early", r->key,
-                        (unsigned long long)r->cur);
-        pthread_cond_broadcast(&g->cv);
+    size_t clen = chunk_len(r, r->cur);
+    if (r->seen <= r->cur_off) { /* nothing known to be there: ask */
+        pthread_mutex_lock(&g->mu);
+        if (!(sl->idx == r->cur && (sl->filled > r->cur_off || sl->done))) {
+            size_t ask = clen - r->cur_off < WAKE_BYTES ? clen - r->cur_off : WAKE_BYTES;
+            r->want = r->cur_off + ask;
+            while (!(sl->idx == r->cur && (sl->filled >= r->want || sl->done)))
+                pthread_cond_wait(&g->cv, &g->mu);
+            r->want = 0;
+        }
+        r->seen = sl->filled;
+        if (r->seen <= r->cur_off) { /* the fetch ended without the next byte */
+            r->failed = true;
+            if (sl->code != LS_OK) r->ferr = sl->err;
+            else ls_err_set(&r->ferr, LS_ERR_INTERNAL, "ranged read of %s: chunk %llu ended early",
+                            r->key, (unsigned long long)r->cur);
+            pthread_cond_broadcast(&g->cv);
+            pthread_mutex_unlock(&g->mu);
+            if (err) *err = r->ferr;
+            return r->ferr.code;
+        }
         pthread_mutex_unlock(&g->mu);
-        if (err) *err = r->ferr;
-        return r->ferr.code;
     }
-    pthread_mutex_unlock(&g->mu);
+    /* bytes [cur_off, seen) are published and never touched again by the
+     * worker, which only writes past them */
+    size_t avail = r->seen - r->cur_off;
     size_t n = avail < len ? avail : len;
     memcpy(out, sl->buf + r->cur_off, n);
     r->cur_off += n;
-    if (r->cur_off == sl->len) {
+    if (r->cur_off == clen) {
         pthread_mutex_lock(&g->mu);
         slot_release(g, sl);
         r->cur++;
         r->cur_off = 0;
+        r->seen = 0;
         pthread_cond_broadcast(&g->cv);
         pthread_mutex_unlock(&g->mu);
     }
@@ -334,19 +359,24 @@ ls_code ls_ranged_group_new(const ls_ranged_opts *o, ls_ranged_group **out, ls_e
     if (par < 1) par = 1;
     if (par > LS_RANGED_MAX_PARALLELISM) par = LS_RANGED_MAX_PARALLELISM;
     size_t chunk = o && o->chunk_size ? o->chunk_size : env_chunk();
-    if (!chunk) chunk = LS_RANGED_DEFAULT_CHUNK;
+    if (!chunk) { /* whole MiB within the buffer budget */
+        chunk = LS_RANGED_BUFFER_BUDGET / (size_t)(par + 1) / ((size_t)1 << 20) * ((size_t)1 << 20);
+        if (chunk > LS_RANGED_DEFAULT_CHUNK) chunk = LS_RANGED_DEFAULT_CHUNK;
+        if (chunk < ((size_t)1 << 20)) chunk = (size_t)1 << 20;
+    }
     if (chunk < LS_RANGED_MIN_CHUNK) chunk = LS_RANGED_MIN_CHUNK;
     if (chunk > LS_RANGED_MAX_CHUNK) chunk = LS_RANGED_MAX_CHUNK;
     g->parallelism = par;
+    g->window = par + 1;
     g->chunk = chunk;
-    g->tokens = par;
+    g->tokens = g->window;
     if (o && o->resume) {
         g->resume = *o->resume;
         g->have_resume = true;
     }
-    /* buffers that can exist at once: par tokens + one exempt chunk per
-     * reader; the pool keeps up to 2 x par of them for reuse */
-    g->pool_cap = (size_t)par * 2;
+    /* buffers that can exist at once: the tokens + one exempt chunk per
+     * reader; the pool keeps up to 2 x window of them for reuse */
+    g->pool_cap = (size_t)g->window * 2;
     g->pool = calloc(g->pool_cap, sizeof(*g->pool));
     if (!g->pool) {
         free(g);
@@ -382,7 +412,7 @@ void ls_ranged_group_stats(ls_ranged_group *g, ls_ranged_stats *out) {
 }
 
 bool ls_ranged_worthwhile(const ls_ranged_group *g, const ls_storage *s, int64_t size) {
-    if (!g || !s || size <= 0 || (uint64_t)size <= g->chunk) return false;
+    if (!g || g->parallelism < 2 || !s || size <= 0 || (uint64_t)size <= g->chunk) return false;
     return !(s->type && strcmp(s->type, "file") == 0);
 }
 
@@ -398,7 +428,7 @@ ls_code ls_ranged_open(ls_ranged_group *g, ls_storage *s, const char *key, uint6
     r->s = s;
     r->size = size;
     r->nchunks = size / g->chunk + (size % g->chunk ? 1 : 0);
-    r->window = g->parallelism;
+    r->window = g->window;
     r->key = strdup(key);
     r->slots = calloc((size_t)r->window, sizeof(*r->slots));
     if (!r->key || !r->slots) {

@@ -10,21 +10,24 @@
  * ls_ranged_worthwhile() says no there.
  *
  * Group: readers that are consumed at the same time (the inputs of one
- * restore merge) share one group, i.e. `parallelism` worker threads and
- * `parallelism` chunk tokens:
+ * restore merge) share one group, i.e. `parallelism` worker threads (at
+ * most `parallelism` range requests in flight) and parallelism + 1 chunk
+ * tokens:
  *   - a chunk holds a token from the moment a worker starts fetching it
  *     until the reader's caller has consumed its last byte, so at most
- *     `parallelism` ranges are requested or buffered per group ...
+ *     parallelism + 1 ranges are requested or buffered per group (the one
+ *     extra lets every worker fetch ahead while the caller still reads a
+ *     completed chunk) ...
  *   - ... except that the chunk a reader's caller is waiting for (nothing
  *     of that reader in flight) is always started, even without a token, so
  *     a caller that consumes several readers alternately (a k-way merge)
  *     can never deadlock on buffers held by another reader. Memory is
- *     therefore at most (parallelism + open readers) x chunk_size; with one
- *     large reader it is parallelism x chunk_size. Buffers are recycled
- *     within the group and freed when its last reader closes.
- *   - the caller reads bytes of the next chunk as soon as they arrive (no
- *     wait for the whole range), so with parallelism 1 the download still
- *     overlaps the caller's own work.
+ *     therefore at most (parallelism + 1 + open readers) x chunk_size; with
+ *     one large reader it is (parallelism + 1) x chunk_size. Buffers are
+ *     recycled within the group and freed when its last reader closes.
+ *   - the caller reads bytes of the next chunk as they arrive (in batches of
+ *     256 KiB, no wait for the whole range), so even with parallelism 1 the
+ *     download overlaps the caller's own work.
  *
  * Retries: every range is read through ls_resumable_range_reader (a broken
  * or short transfer is reopened at the byte where it stopped; the backend's
@@ -53,7 +56,8 @@
 #include "util/error.h"
 #include "util/stream.h"
 
-#define LS_RANGED_DEFAULT_CHUNK ((size_t)4 << 20)
+#define LS_RANGED_DEFAULT_CHUNK ((size_t)8 << 20)  /* largest default range */
+#define LS_RANGED_BUFFER_BUDGET ((size_t)64 << 20) /* default ranges x (parallelism + 1) */
 #define LS_RANGED_MIN_CHUNK ((size_t)64 << 10)
 #define LS_RANGED_MAX_CHUNK ((size_t)256 << 20)
 #define LS_RANGED_MAX_PARALLELISM 64
@@ -61,7 +65,9 @@
 typedef struct ls_ranged_opts {
     int parallelism;              /* workers and tokens (clamped to 1..64) */
     size_t chunk_size;            /* bytes per range; 0: $LITESTREAM_RESTORE_RANGE_SIZE
-                                     if set, else LS_RANGED_DEFAULT_CHUNK; clamped to
+                                     if set, else LS_RANGED_BUFFER_BUDGET / (parallelism + 1)
+                                     in whole MiB, 1..8 MiB (8 MiB up to parallelism 7,
+                                     7 MiB at 8, 1 MiB from 32); clamped to
                                      LS_RANGED_MIN_CHUNK..LS_RANGED_MAX_CHUNK */
     const ls_resume_opts *resume; /* retries per range; NULL: resumable defaults */
 } ls_ranged_opts;
@@ -71,6 +77,7 @@ typedef struct ls_ranged_group ls_ranged_group;
 /* Counters of a group (for tests and debugging). */
 typedef struct ls_ranged_stats {
     uint64_t ranges;       /* range fetches started */
+    uint64_t peak_fetching;/* most range fetches running at once */
     uint64_t peak_chunks;  /* most chunks requested-or-buffered at once */
     uint64_t buffers;      /* chunk buffers currently allocated */
     uint64_t peak_buffers; /* most chunk buffers allocated at once */
@@ -85,8 +92,9 @@ size_t ls_ranged_chunk_size(const ls_ranged_group *g);
 void ls_ranged_group_stats(ls_ranged_group *g, ls_ranged_stats *out);
 
 /* True when reading size bytes of an object of s in ranges pays: g is not
- * NULL, the backend is not "file" and the object spans more than one
- * chunk. */
+ * NULL, its parallelism is at least 2 (with one request at a time, one GET
+ * of the whole object avoids the per-request costs), the backend is not
+ * "file" and the object spans more than one chunk. */
 bool ls_ranged_worthwhile(const ls_ranged_group *g, const ls_storage *s, int64_t size);
 
 /* Opens a reader over bytes [0, size) of key; fetching starts at once.
