@@ -26,9 +26,10 @@
  * "<output>.tmp-work/" (beside the output, removed afterwards; disk use =
  * the sum of the plan's file sizes, memory = one fixed buffer per worker)
  * while the merge consumes them in plan order as each one completes.
- * In both modes a file of a remote backend that spans more than one range
- * (4 MiB; $LITESTREAM_RESTORE_RANGE_SIZE) is neither downloaded nor read
- * by one request: `parallelism` workers fetch its consecutive ranges
+ * In both modes, with parallelism >= 2, a file of a remote backend that
+ * spans more than one range (64 MiB / (parallelism + 1), at most 8 MiB;
+ * $LITESTREAM_RESTORE_RANGE_SIZE) is neither downloaded nor read by one
+ * request: `parallelism` workers fetch its consecutive ranges
  * concurrently (storage/ranged.h) and the merge consumes the bytes in order
  * as they arrive, so a restore dominated by one large snapshot still uses
  * `parallelism` connections, the download overlaps the decoding, and the
