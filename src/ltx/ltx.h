@@ -233,12 +233,15 @@ ls_code ltx_decode_frame(const uint8_t *frame, size_t len, uint32_t page_size, u
 
 typedef struct ltx_merger ltx_merger;
 
-/* Opens a decoder on each input (oldest first; n >= 1) and checks: equal page
- * sizes ("input files have mismatched page sizes"), contiguous TXIDs
- * ("non-contiguous transaction ids in input files: (a,b) -> (c,d)").
- * Readers stay owned by the caller. */
+/* Opens a decoder on each input (oldest first; n >= 1) and checks contiguous
+ * TXIDs ("non-contiguous transaction ids in input files: (a,b) -> (c,d)").
+ * Page sizes: when an input's page size differs from the one before it (a
+ * replicated page-size change), that input must be a full snapshot of the new
+ * layout: the inputs before it are superseded and neither merged nor
+ * verified, and the merged pages must cover 1..commit ("page size changes at
+ * input N, which is not a full snapshot"). Readers stay owned by the caller. */
 ls_code ltx_merger_open(ltx_merger **out, ls_reader **inputs, size_t n, ls_err *err);
-/* Merged header: page size; min_txid and pre_apply_checksum of the first
+/* Merged header: page size (of the newest layout); min_txid and pre_apply_checksum of the first
  * input; max_txid, commit and timestamp of the last; flags = NoChecksum if
  * any input has it; WAL fields and node id 0. */
 const ltx_header *ltx_merger_header(const ltx_merger *m);

@@ -24,6 +24,7 @@ struct ltx_merger {
     ls_code failed_code;
     uint32_t prev_out; /* last emitted pgno */
     uint32_t lock_pgno;
+    size_t base;       /* first merged input (> 0: the page size changed there) */
 };
 
 static ls_code merger_fail(ltx_merger *m, ls_code rc) {
@@ -70,12 +71,13 @@ ls_code ltx_merger_open(ltx_merger **out, ls_reader **inputs, size_t n, ls_err *
         const ltx_header *cur = ltx_decoder_header(m->dec[i]);
         if (i > 0) {
             const ltx_header *prev = ltx_decoder_header(m->dec[i - 1]);
-            if (cur->page_size != prev->page_size) {
-                rc = ls_err_set(err, LS_ERR_FORMAT,
-                                "input files have mismatched page sizes: input %zu has %u, "
-                                "input %zu has %u",
-                                i, prev->page_size, i + 1, cur->page_size);
-            } else if (!(cur->min_txid <= prev->max_txid + 1 && cur->max_txid > prev->max_txid)) {
+            /* A page-size change (journal_mode=DELETE; page_size=N; VACUUM)
+             * is replicated as a full snapshot of the new layout: it
+             * supersedes every older input, which is not merged at all. The
+             * merged pages must then cover the whole database (checked like
+             * a snapshot in ltx_merger_next). */
+            if (cur->page_size != prev->page_size) m->base = i;
+            if (!(cur->min_txid <= prev->max_txid + 1 && cur->max_txid > prev->max_txid)) {
                 rc = ls_err_set(err, LS_ERR_FORMAT,
                                 "non-contiguous transaction ids in input files: (%" PRIu64
                                 ",%" PRIu64 ") -> (%" PRIu64 ",%" PRIu64 ")",
@@ -98,13 +100,21 @@ ls_code ltx_merger_open(ltx_merger **out, ls_reader **inputs, size_t n, ls_err *
     for (size_t i = 0; i < n; i++)
         if (!ltx_header_has_checksum(ltx_decoder_header(m->dec[i])))
             m->h.flags = LTX_FLAG_NO_CHECKSUM;
-    m->h.page_size = first->page_size;
+    const ltx_header *base = ltx_decoder_header(m->dec[m->base]);
+    m->h.page_size = base->page_size;
     m->h.commit = last->commit;
     m->h.min_txid = first->min_txid;
     m->h.max_txid = last->max_txid;
     m->h.timestamp = last->timestamp;
     m->h.pre_apply_checksum = first->pre_apply_checksum;
-    m->lock_pgno = ltx_lock_pgno(first->page_size);
+    m->lock_pgno = ltx_lock_pgno(base->page_size);
+    for (size_t i = m->base + 1; i < n; i++) {
+        if (ltx_decoder_header(m->dec[i])->page_size != base->page_size) { /* unreachable */
+            ltx_merger_free(m);
+            return ls_err_set(err, LS_ERR_FORMAT, "input files have mismatched page sizes");
+        }
+    }
+    for (size_t i = 0; i < m->base; i++) m->exhausted[i] = true; /* superseded */
     *out = m;
     return LS_OK;
 }
@@ -126,7 +136,7 @@ ls_code ltx_merger_next(ltx_merger *m, uint32_t *pgno, const uint8_t **page, boo
         *done = true;
         return LS_OK;
     }
-    bool snapshot = ltx_header_is_snapshot(&m->h);
+    bool snapshot = ltx_header_is_snapshot(&m->h) || m->base > 0;
     for (;;) {
         /* refill empty buffers */
         uint32_t min = 0;
@@ -156,9 +166,15 @@ ls_code ltx_merger_next(ltx_merger *m, uint32_t *pgno, const uint8_t **page, boo
             uint32_t want = m->prev_out + 1;
             if (want == m->lock_pgno) want++;
             if (min != want) {
-                ls_err_set(err, LS_ERR_FORMAT,
-                           "merged snapshot is missing page %u (next page is %u, commit %u)",
-                           want, min, m->h.commit);
+                if (m->base > 0)
+                    ls_err_set(err, LS_ERR_FORMAT,
+                               "page size changes at input %zu, which is not a full snapshot "
+                               "(missing page %u, commit %u)",
+                               m->base + 1, want, m->h.commit);
+                else
+                    ls_err_set(err, LS_ERR_FORMAT,
+                               "merged snapshot is missing page %u (next page is %u, commit %u)",
+                               want, min, m->h.commit);
                 return merger_fail(m, LS_ERR_FORMAT);
             }
         }
@@ -184,7 +200,7 @@ ls_code ltx_merger_close(ltx_merger *m, uint64_t *post_apply_of_last, ls_err *er
     ls_code rc = merger_usable(m, err);
     if (rc != LS_OK) return rc;
     ltx_trailer t = {0, 0};
-    for (size_t i = 0; i < m->n; i++) {
+    for (size_t i = m->base; i < m->n; i++) {
         rc = ltx_decoder_close(m->dec[i], &t, err);
         if (rc != LS_OK) {
             ls_err_wrap(err, "input %zu of %zu", i + 1, m->n);

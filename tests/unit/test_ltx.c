@@ -1017,11 +1017,49 @@ static void test_merger_direct(void **state) {
     h.commit = 1;
     uint8_t big[1024] = {0};
     assert_int_equal(enc_file(&h, (uint32_t[]){1}, big, 1, 0, &g, NULL), LS_OK);
+    /* page-size change: a full snapshot of the new layout supersedes the
+     * older input (merged with its page size, the old pages are dropped) */
+    big[0] = 0x5a;
+    tbuf_free(&g);
+    assert_int_equal(enc_file(&h, (uint32_t[]){1}, big, 1, 0, &g, NULL), LS_OK);
     ls_reader *rr[2] = {ls_reader_mem(f[0].p, f[0].len), ls_reader_mem(g.p, g.len)};
-    assert_int_equal(ltx_merger_open(&m, rr, 2, &e), LS_ERR_FORMAT);
-    assert_non_null(strstr(e.msg, "input files have mismatched page sizes"));
+    assert_int_equal(ltx_merger_open(&m, rr, 2, &e), LS_OK);
+    assert_int_equal(ltx_merger_header(m)->page_size, 1024);
+    assert_int_equal(ltx_merger_header(m)->min_txid, 1);
+    assert_int_equal(ltx_merger_header(m)->max_txid, 2);
+    {
+        uint32_t pg = 0;
+        const uint8_t *pp = NULL;
+        bool dn = false;
+        assert_int_equal(ltx_merger_next(m, &pg, &pp, &dn, &e), LS_OK);
+        assert_false(dn);
+        assert_int_equal(pg, 1);
+        assert_int_equal(pp[0], 0x5a);
+        assert_int_equal(ltx_merger_next(m, &pg, &pp, &dn, &e), LS_OK);
+        assert_true(dn);
+        assert_int_equal(ltx_merger_close(m, NULL, &e), LS_OK);
+    }
+    ltx_merger_free(m);
     ls_reader_close(rr[0]);
     ls_reader_close(rr[1]);
+    /* ... but a page-size change that is not a full snapshot is refused */
+    tbuf g2 = {0};
+    h.commit = 2;
+    assert_int_equal(enc_file(&h, (uint32_t[]){2}, big, 1, 0, &g2, NULL), LS_OK);
+    rr[0] = ls_reader_mem(f[0].p, f[0].len);
+    rr[1] = ls_reader_mem(g2.p, g2.len);
+    assert_int_equal(ltx_merger_open(&m, rr, 2, &e), LS_OK);
+    {
+        uint32_t pg = 0;
+        const uint8_t *pp = NULL;
+        bool dn = false;
+        assert_int_equal(ltx_merger_next(m, &pg, &pp, &dn, &e), LS_ERR_FORMAT);
+        assert_non_null(strstr(e.msg, "page size changes at input 2, which is not a full snapshot"));
+    }
+    ltx_merger_free(m);
+    ls_reader_close(rr[0]);
+    ls_reader_close(rr[1]);
+    tbuf_free(&g2);
     /* a bad input is named */
     rr[0] = ls_reader_mem(f[0].p, f[0].len);
     rr[1] = ls_reader_mem(g.p, 50);
