@@ -62,9 +62,11 @@
  *     handover, so the pin's mark is <= the end of the pages it streams and
  *     no application checkpoint can change database-file pages it reads.
  *
- * Deviations from Go, all on the safe side: after a checkpoint that did not
- * restart the WAL, the _litestream_seq bump is synced at once (Go leaves it
- * for the next sync); snapshots always read the WAL
+ * Deviations from Go, all on the safe side: the _litestream_seq bump after a
+ * checkpoint is only made when the checkpoint copied every frame (only then
+ * can it restart the WAL) and, like the first frames of a restarted WAL, it
+ * goes with the next regular sync instead of an extra L0 file inside the
+ * checkpoint (Go syncs again after a PASSIVE restart); snapshots always read the WAL
  * from offset 32 with the current header salts (Go may resume at the old
  * offset, which would miss unbackfilled frames before it); a WAL header
  * salt change between verify and write restarts verify (Go falls back to
@@ -101,7 +103,6 @@
 #define NOSPACE_CLEANUP_AFTER 3
 #define VERIFY_RETRIES 3
 #define BUF_WRITER_SIZE (256 * 1024)
-#define PASSIVE_BUSY_WAIT_MS 500
 
 struct ls_db {
     ls_db_opts opts;
@@ -262,24 +263,6 @@ static ls_code sql_query_text(ls_db *db, sqlite3 *c, const char *sql, char *out,
     return code;
 }
 
-/* Busy handler for our connections: polls every 100 us up to the busy
- * timeout. SQLite's default handler sleeps 1, 2, 5, ... 100 ms between
- * attempts, so against an application that commits back to back (the write
- * lock is free only for microseconds between its transactions) our write
- * barrier would almost never get in. Runs on the thread using the
- * connection; the start time is per thread. */
-static _Thread_local int64_t busy_started_ns;
-
-static int busy_poll(void *arg, int count) {
-    const ls_db *db = arg;
-    int64_t now = ls_monotonic_ns();
-    if (count == 0) busy_started_ns = now;
-    if (now - busy_started_ns >= db->opts.busy_timeout_ns) return 0;
-    struct timespec ts = {0, 100 * 1000};
-    nanosleep(&ts, NULL);
-    return 1;
-}
-
 static ls_code sql_open(ls_db *db, sqlite3 **out, ls_err *err) {
     sqlite3 *c = NULL;
     int rc = sqlite3_open_v2(db->path, &c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -293,7 +276,9 @@ static ls_code sql_open(ls_db *db, sqlite3 **out, ls_err *err) {
      * keep a database's four connections to a few dozen KiB (the defaults
      * cost ~120 KiB of lookaside each, which dominates RSS with many dbs). */
     sqlite3_db_config(c, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
-    sqlite3_busy_handler(c, busy_poll, db);
+    int64_t ms = db->opts.busy_timeout_ns / LS_NS_PER_MS;
+    if (ms > INT32_MAX) ms = INT32_MAX;
+    sqlite3_busy_timeout(c, (int)ms);
     int persist = 1;
     rc = sqlite3_file_control(c, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
     if (rc != SQLITE_OK) {
@@ -1482,28 +1467,10 @@ static ls_code checkpoint(ls_db *db, int mode, bool *restarted, ls_err *err) {
     uint8_t h1[WAL_HEADER_SIZE], h2[WAL_HEADER_SIZE];
     ls_code rc = wal_header_raw(db, h1, err);
     if (rc != LS_OK) return rc;
-    /* 3 (an unlimited step: it ends at the committed end, and the pin is
-     * moved there so that the pre-copy below can backfill up to it) */
+    /* 3 */
     step_out so;
-    rc = sync_inner(db, 0, mode == SQLITE_CHECKPOINT_PASSIVE, &so, NULL, err);
+    rc = sync_inner(db, 0, false, &so, NULL, err);
     if (rc != LS_OK) return ls_err_wrap(err, "checkpoint: sync");
-    /* Not in Go: first backfill, WITHOUT the write barrier, everything up
-     * to our pin's mark (the end of the last sync step). The application keeps
-     * committing meanwhile and its own auto-checkpoints return at once (the
-     * checkpointer lock is ours), so the bulk of the copying happens on our
-     * thread instead of stalling its commits; what is left for the barrier
-     * below is the few frames committed since. BUSY means the application's
-     * checkpoint is running: wait for it here, not under the barrier. */
-    if (mode == SQLITE_CHECKPOINT_PASSIVE && db->pin_cur >= 0) {
-        int pl = 0, pc = 0;
-        int prc = sqlite3_wal_checkpoint_v2(db->conn, "main", mode, &pl, &pc);
-        for (int w = 0; (prc & 0xff) == SQLITE_BUSY && w < PASSIVE_BUSY_WAIT_MS; w++) {
-            sqlite3_sleep(1);
-            prc = sqlite3_wal_checkpoint_v2(db->conn, "main", mode, &pl, &pc);
-        }
-        ls_debug("checkpoint pre-copy", "db", db->path, "rc", LS_INT(prc), "log", LS_INT(pl),
-                 "checkpointed", LS_INT(pc));
-    }
     /* 4 */
     if (mode == SQLITE_CHECKPOINT_PASSIVE) {
         rc = barrier_begin(db, err);
@@ -1524,26 +1491,13 @@ static ls_code checkpoint(ls_db *db, int mode, bool *restarted, ls_err *err) {
     pin_release(db);
     int nlog = 0, nckpt = 0;
     int src = sqlite3_wal_checkpoint_v2(db->conn, "main", mode, &nlog, &nckpt);
-    /* PASSIVE under our write barrier: SQLITE_BUSY here means the
-     * application's own checkpoint (its auto-checkpoint, run after its last
-     * commit) holds the checkpointer lock. It is bounded (nobody can commit
-     * while we hold the barrier), so wait for it briefly: if we gave up, the
-     * WAL would not restart, grow to the emergency threshold and end in a
-     * blocking TRUNCATE checkpoint (spec 5.7 step 1). Go does not retry. */
-    int waited_ms = 0;
-    while (db->barrier && (src & 0xff) == SQLITE_BUSY && waited_ms < PASSIVE_BUSY_WAIT_MS) {
-        sqlite3_sleep(1);
-        waited_ms++;
-        src = sqlite3_wal_checkpoint_v2(db->conn, "main", mode, &nlog, &nckpt);
-    }
     ls_code prc = pin_ensure(db, err);
     int64_t t1 = ls_monotonic_ns();
     pthread_mutex_lock(&db->mu);
     db->st.last_checkpoint_ns = ls_now_ns();
     pthread_mutex_unlock(&db->mu);
     ls_debug("checkpoint", "db", db->path, "mode", mname, "rc", LS_INT(src), "log", LS_INT(nlog),
-             "checkpointed", LS_INT(nckpt), "ms", LS_INT((t1 - t0) / LS_NS_PER_MS), "busy_wait_ms",
-             LS_INT(waited_ms));
+             "checkpointed", LS_INT(nckpt), "ms", LS_INT((t1 - t0) / LS_NS_PER_MS));
     /* Without the barrier, commits may have slipped in while no pin was held;
      * they may be backfilled already, so the guard is lost (PASSIVE keeps it:
      * nothing could commit). */
