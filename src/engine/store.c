@@ -362,6 +362,13 @@ static void job_final(store_db *d) {
         ls_error("close database failed", "db", ls_db_path(d->db), "error", e.msg);
 }
 
+/* Request counters for `status` (engine/stats.h): written only when they
+ * changed, at most every 10 s unless forced; a no-op otherwise. */
+static void persist_stats(store_db *d, bool force) {
+    ls_err e;
+    (void)ls_replicas_persist_stats(d->replicas, d->nreplicas, ls_db_meta_path(d->db), force, &e);
+}
+
 static void work_cb(uv_work_t *w) {
     store_db *d = w->data;
     d->job_rc = LS_OK;
@@ -375,6 +382,7 @@ static void work_cb(uv_work_t *w) {
     case JOB_FINAL: job_final(d); break;
     case JOB_NONE: break;
     }
+    persist_stats(d, d->job == JOB_FINAL);
 }
 
 /* ------------------------------------------------------------------------
@@ -548,6 +556,7 @@ static void resume_watch(store_db *d) {
  * database is not initialised yet, or a retry is due. */
 static void monitor_cb(uv_timer_t *t) {
     store_db *d = t->data;
+    if (!d->busy) persist_stats(d, false); /* counters changed < 10 s before going idle */
     ls_db_status st;
     ls_db_status_get(d->db, &st);
     if (wal_changed(d) || !st.initialized || (d->retry_at && ls_monotonic_ns() >= d->retry_at)) {
