@@ -27,7 +27,7 @@
  * the sum of the plan's file sizes, memory = one fixed buffer per worker)
  * while the merge consumes them in plan order as each one completes.
  * In both modes, with parallelism >= 2, a file of a remote backend that
- * spans more than one range (64 MiB / (parallelism + 1), at most 8 MiB;
+ * spans more than one range (about 64 MiB / (parallelism + 1), <= 8 MiB;
  * $LITESTREAM_RESTORE_RANGE_SIZE) is neither downloaded nor read by one
  * request: `parallelism` workers fetch its consecutive ranges
  * concurrently (storage/ranged.h) and the merge consumes the bytes in order

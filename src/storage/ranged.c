@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,8 @@ struct rreader {
     ls_reader base;
     ls_ranged_group *g;
     bool own_group;
+    ls_reader *stream;       /* parallelism 1: open get positioned at chunk stream_idx */
+    uint64_t stream_idx;
     rreader *next;
     ls_storage *s;
     char *key;
@@ -80,6 +83,41 @@ struct rreader {
 
 /* ------------------------------------------------------------ buffers -- */
 
+/* Chunk buffers of 2 MiB or more are mapped directly, 2 MiB-aligned and
+ * rounded up to 2 MiB, with MADV_HUGEPAGE: filled once per range by the
+ * workers, their first touch would otherwise cost one page fault per 4 KiB
+ * (measured: +13,000 faults and +60 ms of system time for a 160 MB restore
+ * at parallelism 8). Where transparent huge pages are off this is plain
+ * anonymous memory; smaller buffers are plain page-rounded mappings. */
+#define HUGE_ALIGN ((size_t)2 << 20)
+#define SMALL_ALIGN ((size_t)4096)
+
+static size_t buf_span(size_t chunk) {
+    size_t a = chunk >= HUGE_ALIGN ? HUGE_ALIGN : SMALL_ALIGN;
+    return (chunk + a - 1) / a * a;
+}
+
+static unsigned char *buf_alloc(size_t chunk) {
+    size_t span = buf_span(chunk);
+    bool huge = chunk >= HUGE_ALIGN;
+    size_t extra = huge ? HUGE_ALIGN : 0;
+    unsigned char *p = mmap(NULL, span + extra, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return NULL;
+    if (!huge) return p;
+    uintptr_t a = ((uintptr_t)p + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1);
+    size_t head = (size_t)(a - (uintptr_t)p), tail = extra - head;
+    if (head) munmap(p, head);
+    if (tail) munmap((unsigned char *)a + span, tail);
+#ifdef MADV_HUGEPAGE
+    madvise((void *)a, span, MADV_HUGEPAGE);
+#endif
+    return (unsigned char *)a;
+}
+
+static void buf_free(unsigned char *b, size_t chunk) {
+    if (b) munmap(b, buf_span(chunk));
+}
+
 /* mu held. A pooled buffer or NULL (the caller allocates outside the lock). */
 static unsigned char *pool_pop(ls_ranged_group *g) {
     return g->npool ? g->pool[--g->npool] : NULL;
@@ -93,14 +131,14 @@ static void pool_push(ls_ranged_group *g, unsigned char *b) {
         g->pool[g->npool++] = b;
         return;
     }
-    free(b);
+    buf_free(b, g->chunk);
     g->stats.buffers--;
 }
 
 /* mu held: frees every pooled buffer (no reader left). */
 static void pool_trim(ls_ranged_group *g) {
     while (g->npool) {
-        free(g->pool[--g->npool]);
+        buf_free(g->pool[--g->npool], g->chunk);
         g->stats.buffers--;
     }
 }
@@ -131,7 +169,10 @@ static rreader *pick(ls_ranged_group *g) {
     return best;
 }
 
-/* Fetches chunk idx of r into sl (mu not held on entry or exit). */
+/* Fetches chunk idx of r into sl (mu not held on entry or exit). With
+ * parallelism 1 the single worker fetches r's chunks in order, so it reads
+ * them all from one get to the end of the object, kept open in r between
+ * chunks, instead of one get per chunk. */
 static void fetch_chunk(ls_ranged_group *g, rreader *r, rslot *sl, uint64_t idx) {
     ls_err e;
     ls_err_clear(&e);
@@ -139,7 +180,7 @@ static void fetch_chunk(ls_ranged_group *g, rreader *r, rslot *sl, uint64_t idx)
     uint64_t off = idx * (uint64_t)g->chunk;
     size_t len = sl->len;
     if (!sl->buf) {
-        unsigned char *b = malloc(g->chunk);
+        unsigned char *b = buf_alloc(g->chunk);
         pthread_mutex_lock(&g->mu);
         if (b) {
             sl->buf = b;
@@ -149,9 +190,17 @@ static void fetch_chunk(ls_ranged_group *g, rreader *r, rslot *sl, uint64_t idx)
         pthread_mutex_unlock(&g->mu);
         if (!b) rc = ls_err_set(&e, LS_ERR_NOMEM, "out of memory (%zu-byte range buffer)", g->chunk);
     }
-    ls_reader *rd = NULL;
-    if (rc == LS_OK && ls_resumable_range_reader(r->s, r->key, off, len, g->have_resume ? &g->resume : NULL,
-                                                 &rd) != LS_OK)
+    ls_reader *rd = NULL, *stale = NULL;
+    pthread_mutex_lock(&g->mu);
+    if (r->stream && r->stream_idx == idx) rd = r->stream; /* continue it */
+    else stale = r->stream;
+    r->stream = NULL;
+    pthread_mutex_unlock(&g->mu);
+    ls_reader_close(stale);
+    /* alone, one stream to the end of the object; else this range only */
+    uint64_t span = g->parallelism == 1 ? r->size - off : len;
+    if (rc == LS_OK && !rd &&
+        ls_resumable_range_reader(r->s, r->key, off, span, g->have_resume ? &g->resume : NULL, &rd) != LS_OK)
         rc = ls_err_set(&e, LS_ERR_NOMEM, "out of memory");
     size_t filled = 0;
     while (rc == LS_OK && filled < len) {
@@ -173,6 +222,13 @@ static void fetch_chunk(ls_ranged_group *g, rreader *r, rslot *sl, uint64_t idx)
             rc = ls_err_set(&e, LS_ERR_CANCELED, "ranged read closed");
             break;
         }
+    }
+    if (rc == LS_OK && rd && off + len < r->size && g->parallelism == 1) {
+        pthread_mutex_lock(&g->mu); /* the next chunk continues here */
+        r->stream = rd;
+        r->stream_idx = idx + 1;
+        pthread_mutex_unlock(&g->mu);
+        rd = NULL;
     }
     ls_reader_close(rd);
     if (rc != LS_OK && rc != LS_ERR_CANCELED)
@@ -332,6 +388,7 @@ static void rr_close(ls_reader *base) {
     if (!g->readers) pool_trim(g);
     pthread_cond_broadcast(&g->cv);
     pthread_mutex_unlock(&g->mu);
+    ls_reader_close(r->stream);
     free(r->slots);
     free(r->key);
     bool own = r->own_group;
@@ -359,10 +416,10 @@ ls_code ls_ranged_group_new(const ls_ranged_opts *o, ls_ranged_group **out, ls_e
     if (par < 1) par = 1;
     if (par > LS_RANGED_MAX_PARALLELISM) par = LS_RANGED_MAX_PARALLELISM;
     size_t chunk = o && o->chunk_size ? o->chunk_size : env_chunk();
-    if (!chunk) { /* whole MiB within the buffer budget */
-        chunk = LS_RANGED_BUFFER_BUDGET / (size_t)(par + 1) / ((size_t)1 << 20) * ((size_t)1 << 20);
+    if (!chunk) { /* whole 2 MiB (huge pages) within the buffer budget */
+        chunk = LS_RANGED_BUFFER_BUDGET / (size_t)(par + 1) / ((size_t)2 << 20) * ((size_t)2 << 20);
         if (chunk > LS_RANGED_DEFAULT_CHUNK) chunk = LS_RANGED_DEFAULT_CHUNK;
-        if (chunk < ((size_t)1 << 20)) chunk = (size_t)1 << 20;
+        if (chunk == 0) chunk = (size_t)1 << 20;
     }
     if (chunk < LS_RANGED_MIN_CHUNK) chunk = LS_RANGED_MIN_CHUNK;
     if (chunk > LS_RANGED_MAX_CHUNK) chunk = LS_RANGED_MAX_CHUNK;
@@ -412,7 +469,7 @@ void ls_ranged_group_stats(ls_ranged_group *g, ls_ranged_stats *out) {
 }
 
 bool ls_ranged_worthwhile(const ls_ranged_group *g, const ls_storage *s, int64_t size) {
-    if (!g || g->parallelism < 2 || !s || size <= 0 || (uint64_t)size <= g->chunk) return false;
+    if (!g || !s || size <= 0 || (uint64_t)size <= g->chunk) return false;
     return !(s->type && strcmp(s->type, "file") == 0);
 }
 

@@ -26,8 +26,12 @@
  *     one large reader it is (parallelism + 1) x chunk_size. Buffers are
  *     recycled within the group and freed when its last reader closes.
  *   - the caller reads bytes of the next chunk as they arrive (in batches of
- *     256 KiB, no wait for the whole range), so even with parallelism 1 the
- *     download overlaps the caller's own work.
+ *     256 KiB, no wait for the whole range).
+ *   - with parallelism 1 the one worker reads every chunk in order from a
+ *     single get of the rest of the object (one request instead of one per
+ *     chunk; a request has a cost of its own), pausing it while both
+ *     buffers are full: a read-ahead of up to 2 chunks that overlaps the
+ *     download with the caller's work.
  *
  * Retries: every range is read through ls_resumable_range_reader (a broken
  * or short transfer is reopened at the byte where it stopped; the backend's
@@ -66,8 +70,8 @@ typedef struct ls_ranged_opts {
     int parallelism;              /* workers and tokens (clamped to 1..64) */
     size_t chunk_size;            /* bytes per range; 0: $LITESTREAM_RESTORE_RANGE_SIZE
                                      if set, else LS_RANGED_BUFFER_BUDGET / (parallelism + 1)
-                                     in whole MiB, 1..8 MiB (8 MiB up to parallelism 7,
-                                     7 MiB at 8, 1 MiB from 32); clamped to
+                                     in whole 2 MiB, at most 8 MiB, else 1 MiB (8 MiB up
+                                     to parallelism 7, 6 MiB at 8, 1 MiB from 32); clamped to
                                      LS_RANGED_MIN_CHUNK..LS_RANGED_MAX_CHUNK */
     const ls_resume_opts *resume; /* retries per range; NULL: resumable defaults */
 } ls_ranged_opts;
@@ -92,9 +96,8 @@ size_t ls_ranged_chunk_size(const ls_ranged_group *g);
 void ls_ranged_group_stats(ls_ranged_group *g, ls_ranged_stats *out);
 
 /* True when reading size bytes of an object of s in ranges pays: g is not
- * NULL, its parallelism is at least 2 (with one request at a time, one GET
- * of the whole object avoids the per-request costs), the backend is not
- * "file" and the object spans more than one chunk. */
+ * NULL, the backend is not "file" and the object spans more than one
+ * chunk. */
 bool ls_ranged_worthwhile(const ls_ranged_group *g, const ls_storage *s, int64_t size);
 
 /* Opens a reader over bytes [0, size) of key; fetching starts at once.

@@ -2,7 +2,7 @@
 # Large S3 objects restored in parallel ranges (src/storage/ranged.h) against
 # s3rver on 127.0.0.1: a ~16 MiB database whose snapshot spans many ranges is
 # restored with -parallelism 8 and 2 (content identical, one GET per range;
-# -parallelism 1 keeps one GET per file),
+# -parallelism 1: one GET streamed through the same buffers),
 # again through a proxy that drops connections, answers 500/503 and cuts
 # bodies (identical), and through one that can never serve one byte range
 # (a clear error naming the file and the range; nothing left behind).
@@ -68,7 +68,7 @@ for k in get list delete head; do
   echo "$st" | grep -q "\"$k\": [0-9]" || bad "status -json lacks requests.$k"
 done
 
-# ---- clean restores in 1 MiB ranges, -parallelism 8, 2 and 1 (no ranges)
+# ---- clean restores in 1 MiB ranges, -parallelism 8, 2 and 1 (one stream)
 export LITESTREAM_RESTORE_RANGE_SIZE=1048576
 for par in 8 2 1; do
   mark=$(wc -l <"$T/proxy.log")
@@ -86,7 +86,7 @@ for par in 8 2 1; do
   nranges=$(( (osize + 1048575) / 1048576 ))
   [ "$osize" -gt $((8 << 20)) ] && ok "the restore read a large object ($url, $osize bytes)" || bad "largest object read: $url ($osize bytes)"
   if [ "$par" = 1 ]; then
-    check_eq "restore -parallelism 1 fetched it with one GET" "1 0" "$gets $ranged"
+    check_eq "restore -parallelism 1 fetched it with one GET" 1 "$gets"
   else
     check_eq "restore -parallelism $par fetched it as $nranges ranges" "$nranges" "$gets"
     check_eq "every GET of it had a bounded Range" "$nranges" "$ranged"
@@ -107,8 +107,10 @@ for i in 1 2; do
   [ "$rc" = 0 ] || tail -3 "$T/restore_f$i.log"
   check_eq "restore $i under faults is identical" "$want" "$(dump_sum "$T/out_f$i.db" 2>/dev/null || echo none)"
 done
-"$B" restore -o "$T/out_f1p.db" -parallelism 2 "$URLF" >"$T/restore_f1p.log" 2>&1 && rc=0 || rc=$?
-check_eq "restore -parallelism 2 under faults is identical" "$want" "$(dump_sum "$T/out_f1p.db" 2>/dev/null || echo none)"
+for par in 2 1; do
+  "$B" restore -o "$T/out_fp$par.db" -parallelism $par "$URLF" >"$T/restore_fp$par.log" 2>&1 && rc=0 || rc=$?
+  check_eq "restore -parallelism $par under faults is identical" "$want" "$(dump_sum "$T/out_fp$par.db" 2>/dev/null || echo none)"
+done
 nf=$(grep -c '"fault":"[a-z0-9]*"' "$T/proxy_faults.log" || true)
 mb=$(grep '"fault":"midbody"' "$T/proxy_faults.log" | grep -c '/0000000000000001-' || true)
 [ "$nf" -ge 3 ] && ok "faults were injected ($nf; $mb bodies of the large file cut)" || bad "only $nf faults injected"
