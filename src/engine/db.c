@@ -86,7 +86,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "ltx/ltx.h"
@@ -621,7 +620,7 @@ static ls_code read_page(ls_db *db, int wal_fd, const wal_page_map *m, uint32_t 
  * reader was opened on? SQLite writes a new header (new salts) before it
  * overwrites any frame of a restarted WAL, so an unchanged header proves
  * that every frame read belonged to the generation the map was built from. */
-static ls_code wal_unchanged(ls_db *db, int wal_fd, const wal_header *at_open, bool *same,
+static ls_code wal_unchanged(ls_db *db, int wal_fd, uint32_t salt1, uint32_t salt2, bool *same,
                              ls_err *err) {
     uint8_t raw[WAL_HEADER_SIZE];
     size_t n = 0;
@@ -629,7 +628,7 @@ static ls_code wal_unchanged(ls_db *db, int wal_fd, const wal_header *at_open, b
     if (rc != LS_OK) return ls_err_wrap(err, "%s", db->wal_path);
     wal_header h;
     wal_header_decode(raw, &h);
-    *same = n == WAL_HEADER_SIZE && h.salt1 == at_open->salt1 && h.salt2 == at_open->salt2;
+    *same = n == WAL_HEADER_SIZE && h.salt1 == salt1 && h.salt2 == salt2;
     return LS_OK;
 }
 
@@ -1032,7 +1031,8 @@ static ls_code write_l0_file(ls_db *db, uint64_t txid, int wfd, const wal_page_m
     if (rc == LS_OK) rc = encode_pages(db, enc, wfd, m, snapshot, commit, prev_commit, err);
     if (rc == LS_OK && m->n > 0) {
         bool same = false;
-        rc = wal_unchanged(db, wfd, wal_reader_header(r), &same, err);
+        const wal_header *h0 = wal_reader_header(r);
+        rc = wal_unchanged(db, wfd, h0->salt1, h0->salt2, &same, err);
         if (rc == LS_OK && !same) {
             *restarted = true;
             rc = ls_err_set(err, LS_ERR_BUSY, "%s: wal restarted while it was read; will retry",
@@ -1357,14 +1357,8 @@ static ls_code sync_inner(ls_db *db, int64_t limit, bool allow_handover, step_ou
         bool same_gen = false;
         int wfd = open(db->wal_path, O_RDONLY | O_CLOEXEC);
         if (wfd >= 0) {
-            uint8_t raw[WAL_HEADER_SIZE];
-            size_t n = 0;
             ls_err e;
-            if (wal_header_read_raw(wfd, raw, &n, &e) == LS_OK && n == WAL_HEADER_SIZE) {
-                wal_header h;
-                wal_header_decode(raw, &h);
-                same_gen = h.salt1 == w.salt1 && h.salt2 == w.salt2;
-            }
+            if (wal_unchanged(db, wfd, w.salt1, w.salt2, &same_gen, &e) != LS_OK) same_gen = false;
             close(wfd);
         }
         bool full = !w.limited && db->pin_cur >= 0 && epoch == db->pin_epoch && same_gen;
@@ -1768,7 +1762,8 @@ ls_code ls_db_write_snapshot(ls_db *db, ls_writer *w, uint64_t *max_txid, int64_
     if (rc == LS_OK) rc = encode_pages(db, enc, wfd, &m, true, commit, 0, err);
     if (rc == LS_OK && r && m.n > 0) {
         bool same = false;
-        rc = wal_unchanged(db, wfd, wal_reader_header(r), &same, err);
+        const wal_header *h0 = wal_reader_header(r);
+        rc = wal_unchanged(db, wfd, h0->salt1, h0->salt2, &same, err);
         if (rc == LS_OK && !same)
             rc = ls_err_set(err, LS_ERR_BUSY, "%s: wal restarted during snapshot; will retry",
                             db->wal_path);
