@@ -18,7 +18,8 @@
 #      acknowledged PutObject into a file-layout directory that bench_lag
 #      watches (lag = commit -> object acknowledged by S3)
 #   4. restore time of a RESTORE_MIB database with -parallelism 1 and 8
-#      (median of RUNS runs)
+#      (median of RUNS runs; ours and the reference alternate, each run
+#      after a sync)
 # Prints both sides and ratios. Environment: BENCH_QUICK=1, BENCH_OUT=DIR,
 # BENCH_BUILD_DIR (default build-s3-release), BENCH_SKIP_BUILD=1.
 # Every process started here is recorded by PID and stopped on exit.
@@ -36,7 +37,7 @@ LAG=$BUILD/bench_lag
 if [ "$QUICK" = 1 ]; then
   PHASE=15; IDLE=20; SETTLE=5; RESTORE_MIB=40; RUNS=1
 else
-  PHASE=60; IDLE=60; SETTLE=10; RESTORE_MIB=200; RUNS=3
+  PHASE=60; IDLE=60; SETTLE=10; RESTORE_MIB=200; RUNS=5
 fi
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/lss3bench-XXXXXX)}
 mkdir -p "$OUT"
@@ -198,25 +199,31 @@ for impl in ours ref; do
   M[$impl.upload_s]=$(calc "($(now_ms) - $t0) / 1000")
   sleep 3
   stop_pid "$rp" TERM
-  for par in 1 8; do
-    times=()
-    for run in $(seq 1 "$RUNS"); do
+done
+# Restores alternate between the implementations (ours, ref, ours, ref, ...)
+# so that a change in the machine's load hits both alike, and each starts
+# after a sync: the uploads leave hundreds of MB of s3rver writes dirty, and
+# their writeback would otherwise slow whichever restore fsyncs first.
+declare -A TIMES
+for par in 1 8; do
+  for run in $(seq 1 "$RUNS"); do
+    for impl in ours ref; do
+      d=$RD/$impl
       rm -f "$d/out.db"
+      sync
       r0=$(now_ms)
-      if [ "$impl" = ours ]; then
-        "$OURS" restore -o "$d/out.db" -parallelism "$par" -config "$d/litestream.yml" "$d/db.sqlite" >"$d/restore.log" 2>&1
-      else
-        "$REF" restore -o "$d/out.db" -parallelism "$par" -config "$d/litestream.yml" "$d/db.sqlite" >"$d/restore.log" 2>&1
-      fi
+      "$(bin_of "$impl")" restore -o "$d/out.db" -parallelism "$par" -config "$d/litestream.yml" "$d/db.sqlite" >"$d/restore.log" 2>&1
       rc=$?
       r1=$(now_ms)
       [ "$rc" = 0 ] || { log "$impl restore failed: $(tail -2 "$d/restore.log")"; continue; }
       n=$(sqlite3 "$d/out.db" 'SELECT count(*) FROM t')
       [ "$n" = "$ROWS" ] || log "$impl restore: $n rows, expected $ROWS"
-      times+=("$(calc "($r1 - $r0) / 1000")")
+      TIMES[$impl.$par]="${TIMES[$impl.$par]:-} $(calc "($r1 - $r0) / 1000")"
     done
-    M[$impl.restore_p$par]=$(printf '%s\n' "${times[@]:-}" | sort -n | awk '{a[NR]=$1} END{if (NR) print a[int((NR+1)/2)]; else print "-"}')
-    log "$impl: restore -parallelism $par: ${M[$impl.restore_p$par]} s (runs: ${times[*]:-})"
+  done
+  for impl in ours ref; do
+    M[$impl.restore_p$par]=$(printf '%s\n' ${TIMES[$impl.$par]:-} | sort -n | awk '{a[NR]=$1} END{if (NR) print a[int((NR+1)/2)]; else print "-"}')
+    log "$impl: restore -parallelism $par: ${M[$impl.restore_p$par]} s (runs:${TIMES[$impl.$par]:-})"
   done
 done
 
