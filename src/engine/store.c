@@ -760,6 +760,7 @@ ls_code ls_store_run_once(ls_store *s, bool force_snapshot, bool enforce_retenti
             first = d->job_rc;
             if (err) *err = d->job_err;
         }
+        persist_stats(d, true);
         ls_err e;
         ls_db_close(d->db, &e);
     }
