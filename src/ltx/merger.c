@@ -100,6 +100,7 @@ ls_code ltx_merger_open(ltx_merger **out, ls_reader **inputs, size_t n, ls_err *
     for (size_t i = 0; i < n; i++)
         if (!ltx_header_has_checksum(ltx_decoder_header(m->dec[i])))
             m->h.flags = LTX_FLAG_NO_CHECKSUM;
+    /* base is the last page-size change, so every later input shares its size */
     const ltx_header *base = ltx_decoder_header(m->dec[m->base]);
     m->h.page_size = base->page_size;
     m->h.commit = last->commit;
@@ -108,12 +109,6 @@ ls_code ltx_merger_open(ltx_merger **out, ls_reader **inputs, size_t n, ls_err *
     m->h.timestamp = last->timestamp;
     m->h.pre_apply_checksum = first->pre_apply_checksum;
     m->lock_pgno = ltx_lock_pgno(base->page_size);
-    for (size_t i = m->base + 1; i < n; i++) {
-        if (ltx_decoder_header(m->dec[i])->page_size != base->page_size) { /* unreachable */
-            ltx_merger_free(m);
-            return ls_err_set(err, LS_ERR_FORMAT, "input files have mismatched page sizes");
-        }
-    }
     for (size_t i = 0; i < m->base; i++) m->exhausted[i] = true; /* superseded */
     *out = m;
     return LS_OK;
