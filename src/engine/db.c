@@ -107,13 +107,17 @@ struct ls_db {
     ls_db_opts opts;
     char *path, *meta_path, *wal_path, *ltx_root, *l0_dir;
 
-    /* SQLite: conn for pragmas/seq bumps/checkpoints, lock_conn for write
-     * barriers, pin[0..1] alternate holding the long-running read tx. */
-    sqlite3 *conn, *lock_conn, *pin[2];
-    int pin_cur;          /* index of the pin holding the read tx; -1 none */
+    /* Two SQLite connections per database. The long-running read tx (the
+     * pin) alternates between them so one is held at every instant; the
+     * write barrier is taken on the one not pinned, and pragmas, seq bumps
+     * and checkpoints run on whichever holds no transaction (spare_conn).
+     * Each connection costs ~20 KiB, which matters with many databases. */
+    sqlite3 *c[2];
+    int pin_cur;          /* index of the connection holding the read tx; -1 none */
+    int barrier_idx;      /* index of the connection holding the write barrier; -1 none */
     uint64_t pin_epoch;   /* incremented whenever a pin is (re)started */
     bool guard;           /* see the header comment */
-    bool barrier;         /* lock_conn holds a write transaction */
+    bool barrier;         /* c[barrier_idx] holds a write transaction */
     bool handover_pending;
 
     int db_fd;            /* read-only fd on the database, kept open */
@@ -272,7 +276,7 @@ static ls_code sql_open(ls_db *db, sqlite3 **out, ls_err *err) {
     }
     /* Our connections run a handful of tiny statements and read pages
      * through plain file reads: no lookaside arena and a 64 KiB page cache
-     * keep a database's four connections to a few dozen KiB (the defaults
+     * keep a database's two connections to a few dozen KiB (the defaults
      * cost ~120 KiB of lookaside each, which dominates RSS with many dbs). */
     sqlite3_db_config(c, SQLITE_DBCONFIG_LOOKASIDE, NULL, 0, 0);
     int64_t ms = db->opts.busy_timeout_ns / LS_NS_PER_MS;
@@ -294,9 +298,26 @@ static ls_code sql_open(ls_db *db, sqlite3 **out, ls_err *err) {
     return LS_OK;
 }
 
+/* The connection holding neither the pin nor the barrier (NULL when both are
+ * held: then there is nothing to run statements on until one ends). */
+static sqlite3 *spare_conn(ls_db *db) {
+    for (int i = 0; i < 2; i++)
+        if (i != db->pin_cur && i != db->barrier_idx) return db->c[i];
+    return NULL;
+}
+
+static ls_code need_spare(ls_db *db, sqlite3 **out, const char *what, ls_err *err) {
+    *out = spare_conn(db);
+    if (*out) return LS_OK;
+    return ls_err_set(err, LS_ERR_BUSY, "%s: %s: both connections are busy; will retry", db->path,
+                      what);
+}
+
 /* Bumps _litestream_seq: forces a WAL write. */
 static ls_code bump_seq(ls_db *db, ls_err *err) {
-    ls_code rc = sql_exec(db, db->conn,
+    sqlite3 *c;
+    if (need_spare(db, &c, "bump _litestream_seq", err) != LS_OK) return err->code;
+    ls_code rc = sql_exec(db, c,
                           "INSERT INTO _litestream_seq (id, seq) VALUES (1, 1) "
                           "ON CONFLICT (id) DO UPDATE SET seq = seq + 1",
                           err);
@@ -307,7 +328,7 @@ static ls_code bump_seq(ls_db *db, ls_err *err) {
 /* ---- the pin (long-running read transaction) ---- */
 
 static ls_code pin_begin(ls_db *db, int i, ls_err *err) {
-    sqlite3 *c = db->pin[i];
+    sqlite3 *c = db->c[i];
     ls_code rc = sql_exec(db, c, "BEGIN", err);
     if (rc != LS_OK) return ls_err_wrap(err, "begin read transaction");
     char buf[32];
@@ -320,8 +341,8 @@ static ls_code pin_begin(ls_db *db, int i, ls_err *err) {
 }
 
 static void pin_end(ls_db *db, int i) {
-    if (db->pin[i] && !sqlite3_get_autocommit(db->pin[i]))
-        sqlite3_exec(db->pin[i], "ROLLBACK", NULL, NULL, NULL);
+    if (db->c[i] && !sqlite3_get_autocommit(db->c[i]))
+        sqlite3_exec(db->c[i], "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* Releases the read transaction (our own checkpoint, close, tests). */
@@ -334,9 +355,10 @@ static void pin_release(ls_db *db) {
  * establish the guard. */
 static ls_code pin_ensure(ls_db *db, ls_err *err) {
     if (db->pin_cur >= 0) return LS_OK;
-    ls_code rc = pin_begin(db, 0, err);
+    const int i = db->barrier_idx == 0 ? 1 : 0;
+    ls_code rc = pin_begin(db, i, err);
     if (rc != LS_OK) return rc;
-    db->pin_cur = 0;
+    db->pin_cur = i;
     db->pin_epoch++;
     return LS_OK;
 }
@@ -345,8 +367,12 @@ static ls_code pin_ensure(ls_db *db, ls_err *err) {
  * current one, so a pin is held at every instant. A failure keeps the old
  * pin (only delays application checkpoints). */
 static void pin_handover(ls_db *db) {
-    db->handover_pending = false;
     int next = db->pin_cur == 0 ? 1 : 0;
+    if (next == db->barrier_idx) { /* the other connection holds the barrier */
+        db->handover_pending = true;
+        return;
+    }
+    db->handover_pending = false;
     ls_err e;
     if (pin_begin(db, next, &e) != LS_OK) {
         ls_debug("read transaction handover failed; keeping the old one", "db", db->path, "error",
@@ -361,21 +387,28 @@ static void pin_handover(ls_db *db) {
 /* ---- write barrier (_litestream_lock, 5.7) ---- */
 
 static ls_code barrier_begin(ls_db *db, ls_err *err) {
-    ls_code rc = sql_exec(db, db->lock_conn, "BEGIN", err);
+    if (db->barrier) return ls_err_set(err, LS_ERR_INTERNAL, "%s: write lock already held", db->path);
+    sqlite3 *c;
+    if (need_spare(db, &c, "take write lock", err) != LS_OK) return err->code;
+    ls_code rc = sql_exec(db, c, "BEGIN", err);
     if (rc != LS_OK) return ls_err_wrap(err, "take write lock");
-    rc = sql_exec(db, db->lock_conn, "INSERT INTO _litestream_lock (id) VALUES (1)", err);
+    rc = sql_exec(db, c, "INSERT INTO _litestream_lock (id) VALUES (1)", err);
     if (rc != LS_OK) {
-        sqlite3_exec(db->lock_conn, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
         return ls_err_wrap(err, "take write lock");
     }
+    db->barrier_idx = c == db->c[0] ? 0 : 1;
     db->barrier = true;
     return LS_OK;
 }
 
 static void barrier_end(ls_db *db) {
-    if (db->barrier && db->lock_conn && !sqlite3_get_autocommit(db->lock_conn))
-        sqlite3_exec(db->lock_conn, "ROLLBACK", NULL, NULL, NULL);
+    if (db->barrier && db->barrier_idx >= 0) {
+        sqlite3 *c = db->c[db->barrier_idx];
+        if (c && !sqlite3_get_autocommit(c)) sqlite3_exec(c, "ROLLBACK", NULL, NULL, NULL);
+    }
     db->barrier = false;
+    db->barrier_idx = -1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -708,8 +741,26 @@ static void verify_incremental(verify_result *v, int64_t off, uint32_t s1, uint3
     v->salt2 = s2;
 }
 
+/* The two page buffers of verify and write_l0: allocated on first use and
+ * dropped by ls_db_trim, so idle databases hold none. */
+static ls_code scratch_pages(ls_db *db, ls_err *err) {
+    if (!db->page) db->page = malloc(db->page_size);
+    if (!db->page2) db->page2 = malloc(db->page_size);
+    if (!db->page || !db->page2) return ls_err_set(err, LS_ERR_NOMEM, "out of memory");
+    return LS_OK;
+}
+
+void ls_db_trim(ls_db *db) {
+    free(db->page);
+    free(db->page2);
+    db->page = db->page2 = NULL;
+    for (int i = 0; i < 2; i++)
+        if (db->c[i]) sqlite3_db_release_memory(db->c[i]);
+}
+
 static ls_code verify(ls_db *db, const ls_pos *pos, verify_result *v, ls_err *err) {
     memset(v, 0, sizeof(*v));
+    if (scratch_pages(db, err) != LS_OK) return err->code;
     v->snapshot = true;
     const int64_t fs = wal_frame_size(db->page_size);
 
@@ -1055,6 +1106,7 @@ static ls_code write_l0_file(ls_db *db, uint64_t txid, int wfd, const wal_page_m
 static ls_code write_l0(ls_db *db, const verify_result *v, const ls_pos *pos, int64_t limit,
                         write_result *out, ls_err *err) {
     memset(out, 0, sizeof(*out));
+    if (scratch_pages(db, err) != LS_OK) return err->code;
     bool snapshot = v->snapshot;
     const char *reason = v->reason;
     int wfd = -1;
@@ -1156,13 +1208,9 @@ static void close_connections(ls_db *db) {
     barrier_end(db);
     pin_release(db);
     for (int i = 0; i < 2; i++) {
-        if (db->pin[i]) sqlite3_close(db->pin[i]);
-        db->pin[i] = NULL;
+        if (db->c[i]) sqlite3_close(db->c[i]);
+        db->c[i] = NULL;
     }
-    if (db->lock_conn) sqlite3_close(db->lock_conn);
-    db->lock_conn = NULL;
-    if (db->conn) sqlite3_close(db->conn);
-    db->conn = NULL;
     if (db->db_fd >= 0) close(db->db_fd); /* after SQLite: see 5.3 step 3 */
     db->db_fd = -1;
 }
@@ -1170,7 +1218,8 @@ static void close_connections(ls_db *db) {
 static ls_code do_init(ls_db *db, ls_err *err) {
     struct stat sb;
     /* 2 */
-    ls_code rc = sql_open(db, &db->conn, err);
+    ls_code rc = sql_open(db, &db->c[0], err);
+    if (rc == LS_OK) rc = sql_open(db, &db->c[1], err);
     if (rc != LS_OK) goto fail;
     /* 3 */
     db->db_fd = open(db->path, O_RDONLY | O_CLOEXEC);
@@ -1191,25 +1240,21 @@ static ls_code do_init(ls_db *db, ls_err *err) {
     }
     /* 4 */
     char mode[32];
-    rc = sql_query_text(db, db->conn, "PRAGMA journal_mode = wal", mode, sizeof(mode), err);
+    rc = sql_query_text(db, db->c[0], "PRAGMA journal_mode = wal", mode, sizeof(mode), err);
     if (rc != LS_OK) goto fail;
     if (strcasecmp(mode, "wal") != 0) {
         rc = ls_err_set(err, LS_ERR_SQLITE, "%s: enable wal failed, mode=%s", db->path, mode);
         goto fail;
     }
     /* 5 */
-    rc = sql_exec(db, db->conn,
+    rc = sql_exec(db, db->c[0],
                   "CREATE TABLE IF NOT EXISTS _litestream_seq (id INTEGER PRIMARY KEY, seq INTEGER);"
                   "CREATE TABLE IF NOT EXISTS _litestream_lock (id INTEGER);",
                   err);
     if (rc != LS_OK) goto fail;
-    rc = sql_open(db, &db->lock_conn, err);
-    if (rc == LS_OK) rc = sql_open(db, &db->pin[0], err);
-    if (rc == LS_OK) rc = sql_open(db, &db->pin[1], err);
-    if (rc != LS_OK) goto fail;
     /* 7 */
     char ps[32];
-    rc = sql_query_text(db, db->conn, "PRAGMA page_size", ps, sizeof(ps), err);
+    rc = sql_query_text(db, db->c[0], "PRAGMA page_size", ps, sizeof(ps), err);
     if (rc != LS_OK) goto fail;
     long v = strtol(ps, NULL, 10);
     if (v < 512 || v > 65536 || (v & (v - 1)) != 0) {
@@ -1217,12 +1262,6 @@ static ls_code do_init(ls_db *db, ls_err *err) {
         goto fail;
     }
     db->page_size = (uint32_t)v;
-    db->page = malloc(db->page_size);
-    db->page2 = malloc(db->page_size);
-    if (!db->page || !db->page2) {
-        rc = ls_err_set(err, LS_ERR_NOMEM, "out of memory");
-        goto fail;
-    }
     /* 8 */
     rc = ensure_meta_dirs(db, err);
     if (rc != LS_OK) goto fail;
@@ -1287,7 +1326,9 @@ static ls_code ensure_wal(ls_db *db, ls_err *err) {
     pin_release(db);
     db->guard = false;
     char mode[32];
-    rc = sql_query_text(db, db->conn, "PRAGMA journal_mode = wal", mode, sizeof(mode), err);
+    sqlite3 *c;
+    if (need_spare(db, &c, "enable wal", err) != LS_OK) return err->code;
+    rc = sql_query_text(db, c, "PRAGMA journal_mode = wal", mode, sizeof(mode), err);
     if (rc == LS_OK && strcasecmp(mode, "wal") != 0)
         rc = ls_err_set(err, LS_ERR_SQLITE, "%s: enable wal failed, mode=%s", db->path, mode);
     if (rc == LS_OK) rc = bump_seq(db, err);
@@ -1483,8 +1524,9 @@ static ls_code checkpoint(ls_db *db, int mode, bool *restarted, ls_err *err) {
     int64_t t0 = ls_monotonic_ns();
     db->handover_pending = false;
     pin_release(db);
+    sqlite3 *cc = spare_conn(db); /* the pinned one is free now */
     int nlog = 0, nckpt = 0;
-    int src = sqlite3_wal_checkpoint_v2(db->conn, "main", mode, &nlog, &nckpt);
+    int src = sqlite3_wal_checkpoint_v2(cc, "main", mode, &nlog, &nckpt);
     ls_code prc = pin_ensure(db, err);
     int64_t t1 = ls_monotonic_ns();
     pthread_mutex_lock(&db->mu);
@@ -1504,7 +1546,7 @@ static ls_code checkpoint(ls_db *db, int mode, bool *restarted, ls_err *err) {
     }
     bool busy = (src & 0xff) == SQLITE_BUSY || (src & 0xff) == SQLITE_LOCKED;
     if (src != SQLITE_OK && !busy)
-        return sql_fail(db, db->conn, src, err, mode == SQLITE_CHECKPOINT_PASSIVE
+        return sql_fail(db, cc, src, err, mode == SQLITE_CHECKPOINT_PASSIVE
                                                     ? "checkpoint(PASSIVE)"
                                                     : "checkpoint(TRUNCATE)");
     /* 8: a write makes SQLite restart the WAL, which is only possible when
@@ -1947,6 +1989,7 @@ ls_code ls_db_new(const ls_db_opts *opts, ls_db **out, ls_err *err) {
     db->opts.meta_path = db->meta_path;
     db->db_fd = -1;
     db->pin_cur = -1;
+    db->barrier_idx = -1;
     db->file_mode = 0600;
     db->dir_mode = 0700;
     db->uid = (uid_t)-1;

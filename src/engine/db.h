@@ -114,6 +114,10 @@ ls_code ls_db_reset_local(ls_db *db, ls_err *err);
  * (tests and diagnostics: lets another connection RESTART/TRUNCATE the WAL).
  * Drops the "guard" (see db.c), so the next sync verifies conservatively. */
 void ls_db_release_read_tx(ls_db *db);
+/* Gives back memory an idle database does not need: the scratch page
+ * buffers and the SQLite connections' cached pages (the store calls it after
+ * every job; the next operation re-reads what it needs). */
+void ls_db_trim(ls_db *db);
 /* Final sync without byte limit, release the read transaction, close. */
 ls_code ls_db_close(ls_db *db, ls_err *err);
 void ls_db_free(ls_db *db);

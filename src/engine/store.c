@@ -382,6 +382,7 @@ static void work_cb(uv_work_t *w) {
     case JOB_FINAL: job_final(d); break;
     case JOB_NONE: break;
     }
+    if (d->job != JOB_FINAL) ls_db_trim(d->db);
     persist_stats(d, d->job == JOB_FINAL);
 }
 
