@@ -583,6 +583,56 @@ static void test_policy_passive_threshold(void **state) {
     tdb_teardown(&t);
 }
 
+/* A commit lands between a sync and its checkpoint (after_l0 runs right
+ * after the sync's L0 file): the checkpoint is left to the next sync, which
+ * runs under the write barrier and ships everything up to the checkpoint in
+ * its one L0 file, no catch-up file of its own. */
+typedef struct { tdb *t; bool armed; } joined_ctx;
+
+static void joined_after_l0(void *arg) {
+    joined_ctx *c = arg;
+    if (!c->armed) return;
+    c->armed = false;
+    tdb_write(c->t, 1);
+}
+
+static void test_policy_joined_checkpoint(void **state) {
+    (void)state;
+    tdb t;
+    tdb_setup(&t, 4096, 0);
+    joined_ctx c = {&t, false};
+    t.opts.min_checkpoint_page_n = 8;
+    t.opts.after_l0 = joined_after_l0;
+    t.opts.after_l0_arg = &c;
+    tdb_open_db(&t);
+    tdb_sync(&t);
+    uint32_t s1, s2, n1, n2;
+    t_wal_salts(t.wal, &s1, &s2);
+    while (t_file_size(t.wal) < 32 + 10 * (4096 + 24)) tdb_write(&t, 4); /* past 8 pages */
+    c.armed = true;
+    ls_sync_result r = tdb_sync(&t);
+    assert_true(r.wrote);
+    assert_false(c.armed);       /* the commit happened after the sync */
+    assert_false(r.checkpointed); /* ...so the checkpoint waits for the next sync */
+    size_t before = 0, after = 0;
+    free(t_list_l0(t.l0, &before));
+    r = tdb_sync(&t);
+    assert_true(r.wrote);
+    assert_true(r.checkpointed);
+    assert_false(r.snapshot);
+    free(t_list_l0(t.l0, &after));
+    assert_int_equal(after, before + 1); /* one file for the commit and the checkpoint */
+    tdb_assert_local_equals(&t);
+    tdb_write(&t, 1); /* restarts the WAL: everything was checkpointed */
+    r = tdb_sync(&t);
+    assert_true(r.wrote);
+    assert_false(r.snapshot);
+    t_wal_salts(t.wal, &n1, &n2);
+    assert_true(s1 != n1 || s2 != n2);
+    tdb_assert_local_equals(&t);
+    tdb_teardown(&t);
+}
+
 static void test_policy_time_based(void **state) {
     (void)state;
     tdb t;
@@ -917,6 +967,7 @@ int main(void) {
         cmocka_unit_test(test_writes_while_not_running),
         cmocka_unit_test(test_app_leaves_wal_mode),
         cmocka_unit_test(test_policy_passive_threshold),
+        cmocka_unit_test(test_policy_joined_checkpoint),
         cmocka_unit_test(test_policy_time_based),
         cmocka_unit_test(test_forced_truncate_boundary_snapshot),
         cmocka_unit_test(test_policy_emergency_truncate),
