@@ -40,6 +40,7 @@ typedef struct store_db {
     bool busy;
     bool want_sync;
     bool want_snapshot;
+    bool snapshot_missed;       /* the last snapshot attempt failed or was not ready */
     bool want_l0_retention;
     unsigned want_compact;      /* bit L set: compact level L */
     int64_t last_sync_start;    /* monotonic ns */
@@ -64,6 +65,7 @@ typedef struct store_db {
     bool job_uploaded;
     bool job_compacted;
     bool job_replica_error;
+    bool job_snapshot_missed;
     struct { int64_t size, mtime_ns; ino_t ino; bool exists; } job_wal;
 } store_db;
 
@@ -319,6 +321,9 @@ static void job_snapshot(store_db *d, bool force) {
         if (rc != LS_OK) {
             d->job_rc = rc;
             d->job_err = e;
+            d->job_snapshot_missed = true;
+        } else if (out == LS_COMPACT_NOT_READY) {
+            d->job_snapshot_missed = true;
         } else if (out == LS_COMPACT_DONE) {
             d->job_compacted = true;
         }
@@ -373,7 +378,7 @@ static void work_cb(uv_work_t *w) {
     store_db *d = w->data;
     d->job_rc = LS_OK;
     ls_err_clear(&d->job_err);
-    d->job_uploaded = d->job_compacted = d->job_replica_error = false;
+    d->job_uploaded = d->job_compacted = d->job_replica_error = d->job_snapshot_missed = false;
     switch (d->job) {
     case JOB_SYNC: job_sync(d); break;
     case JOB_COMPACT: job_compact(d); break;
@@ -437,6 +442,14 @@ static void after_work_cb(uv_work_t *w, int status) {
     if (d->job_uploaded) {
         d->level_writes[0]++;
         d->last_change_ns = d->last_upload_ns = ls_now_ns();
+    }
+    /* A snapshot that failed (replica unreachable) or found the database not
+     * ready runs again after the next successful upload, not only at the next
+     * snapshot boundary (up to a day later); no timer while nothing changes. */
+    if (kind == JOB_SNAPSHOT) d->snapshot_missed = d->job_snapshot_missed;
+    if (kind == JOB_SYNC && d->job_uploaded && d->snapshot_missed) {
+        d->snapshot_missed = false;
+        d->want_snapshot = true;
     }
     if (kind == JOB_L0_RETENTION || (kind == JOB_COMPACT && d->job_level == 1 && d->job_compacted))
         d->l0_waiting = d->job_l0_waiting;
