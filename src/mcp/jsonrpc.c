@@ -536,7 +536,11 @@ static json_t *tool_result_json(ls_mcp_session *s, ls_mcp_tool_result *tr) {
     json_t *content = json_array();
     if (tr->status == LS_MCP_TOOL_OK) {
         char *text = json_dumps(tr->value, JSON_COMPACT);
-        json_array_append_new(content, json_pack("{s:s,s:s}", "type", "text", "text", text ? text : "{}"));
+        /* jansson's own output is valid UTF-8: skip re-validating it */
+        json_t *item = json_object();
+        json_object_set_new(item, "type", json_string("text"));
+        json_object_set_new(item, "text", json_string_nocheck(text ? text : "{}"));
+        json_array_append_new(content, item);
         free(text);
         json_object_set_new(res, "content", content);
         if (atomic_load(&s->version) >= LS_MCP_V_2025_06_18)
