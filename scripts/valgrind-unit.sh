@@ -11,6 +11,7 @@ for t in "$BUILD"/test_*; do
   log=$(mktemp)
   if LS_UNDER_VALGRIND=1 valgrind --quiet --error-exitcode=99 --leak-check=full \
        --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+       --suppressions="$(dirname "$0")/valgrind-dlopen.supp" \
        "$t" >"$log" 2>&1; then
     echo "valgrind ok: $(basename "$t")"
   else

@@ -30,8 +30,6 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +40,7 @@
 #include <unistd.h>
 
 #include "mcp/mcp_internal.h"
+#include "util/dynlib.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/timeutil.h"
@@ -345,9 +344,12 @@ static bool origin_allowed(ls_mcp_http *h, const char *origin) {
     return name_allowed(h, hp);
 }
 
+/* libcrypto is loaded only when a token is configured (ls_mcp_http_start
+ * loads it before the first hash; util/dynlib.h). */
 static void sha256(const void *data, size_t len, unsigned char out[32]) {
+    const ls_crypto_table *c = ls_crypto_api();
     unsigned int n = 32;
-    if (!EVP_Digest(data, len, out, &n, EVP_sha256(), NULL)) memset(out, 0, 32);
+    if (!c || !c->EVP_Digest(data, len, out, &n, c->EVP_sha256(), NULL)) memset(out, 0, 32);
 }
 
 static bool token_ok(ls_mcp_http *h, const char *auth) {
@@ -357,7 +359,8 @@ static bool token_ok(ls_mcp_http *h, const char *auth) {
     while (*t == ' ') t++;
     unsigned char got[32];
     sha256(t, strlen(t), got);
-    return CRYPTO_memcmp(got, h->token_hash, 32) == 0;
+    const ls_crypto_table *c = ls_crypto_api();
+    return c && c->CRYPTO_memcmp(got, h->token_hash, 32) == 0;
 }
 
 /* ---- responses -------------------------------------------------------- */
@@ -822,6 +825,7 @@ ls_code ls_mcp_http_start(ls_mcp *m, const char *addr, ls_mcp_http **out, ls_err
     int port;
     ls_code rc = ls_mcp_parse_addr(addr, host, sizeof(host), &port, err);
     if (rc != LS_OK) return rc;
+    if (m->token && (rc = ls_crypto_load("MCP bearer token", err)) != LS_OK) return rc;
     ls_mcp_http *h = calloc(1, sizeof(*h));
     if (!h) return ls_err_set(err, LS_ERR_NOMEM, "out of memory");
     h->m = m;

@@ -35,12 +35,43 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
-
 #include "storage/s3_internal.h"
+#include "util/dynlib.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/timeutil.h"
+
+/* libcurl is loaded on first use (util/dynlib.h): every curl call below goes
+ * through the function table. ls_storage_s3_open loads it before any other
+ * code here can run (all of it needs an s3_storage). A macro is not
+ * re-expanded inside its own expansion, so the names stay readable. */
+#define LS_CURL_VIA_TABLE_(name) (ls_curl_api()->name)
+/* curl.h keeps argument-count guards for these three; replace them. */
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#undef curl_share_setopt
+#define curl_global_init LS_CURL_VIA_TABLE_(curl_global_init)
+#define curl_version_info LS_CURL_VIA_TABLE_(curl_version_info)
+#define curl_getdate LS_CURL_VIA_TABLE_(curl_getdate)
+#define curl_easy_init LS_CURL_VIA_TABLE_(curl_easy_init)
+#define curl_easy_cleanup LS_CURL_VIA_TABLE_(curl_easy_cleanup)
+#define curl_easy_reset LS_CURL_VIA_TABLE_(curl_easy_reset)
+#define curl_easy_setopt LS_CURL_VIA_TABLE_(curl_easy_setopt)
+#define curl_easy_getinfo LS_CURL_VIA_TABLE_(curl_easy_getinfo)
+#define curl_easy_strerror LS_CURL_VIA_TABLE_(curl_easy_strerror)
+#define curl_easy_pause LS_CURL_VIA_TABLE_(curl_easy_pause)
+#define curl_multi_init LS_CURL_VIA_TABLE_(curl_multi_init)
+#define curl_multi_cleanup LS_CURL_VIA_TABLE_(curl_multi_cleanup)
+#define curl_multi_add_handle LS_CURL_VIA_TABLE_(curl_multi_add_handle)
+#define curl_multi_remove_handle LS_CURL_VIA_TABLE_(curl_multi_remove_handle)
+#define curl_multi_perform LS_CURL_VIA_TABLE_(curl_multi_perform)
+#define curl_multi_poll LS_CURL_VIA_TABLE_(curl_multi_poll)
+#define curl_multi_info_read LS_CURL_VIA_TABLE_(curl_multi_info_read)
+#define curl_share_init LS_CURL_VIA_TABLE_(curl_share_init)
+#define curl_share_setopt LS_CURL_VIA_TABLE_(curl_share_setopt)
+#define curl_share_cleanup LS_CURL_VIA_TABLE_(curl_share_cleanup)
+#define curl_slist_append LS_CURL_VIA_TABLE_(curl_slist_append)
+#define curl_slist_free_all LS_CURL_VIA_TABLE_(curl_slist_free_all)
 
 #define SLOT_IDLE_MAX 32
 #define RESP_BODY_LIMIT (32u * 1024 * 1024)
@@ -1544,6 +1575,9 @@ static bool str_ok(const char *v, bool *oom, char **dst) {
 ls_code ls_storage_s3_open(const ls_s3_opts *o, ls_storage **out, ls_err *err) {
     *out = NULL;
     if (!o || !o->bucket || !*o->bucket) return ls_err_set(err, LS_ERR_CONFIG, "bucket required for s3 replica");
+    ls_code lrc = ls_curl_load("S3 replica", err);
+    if (lrc == LS_OK) lrc = ls_crypto_load("S3 replica", err);
+    if (lrc != LS_OK) return lrc;
     pthread_once(&g_curl_once, curl_init_once);
     if (g_curl_init_rc != CURLE_OK)
         return ls_err_set(err, LS_ERR_INTERNAL, "s3: libcurl initialisation failed: %s",

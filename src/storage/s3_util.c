@@ -10,10 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-#include <openssl/md5.h>
-#include <openssl/sha.h>
-
+#include "util/dynlib.h"
 #include "util/fs.h"
 #include "storage/s3_internal.h"
 #include "util/timeutil.h"
@@ -313,33 +310,42 @@ bool s3_retryable_status(long status, const char *code) {
 
 /* -------------------------------------------------------------- digests -- */
 
+/* libcrypto is loaded on first use (util/dynlib.h); ls_storage_s3_open
+ * loads it, so these fail only where it is missing (then the digest is
+ * zeros and base64 reports failure). */
+
 void s3_sha256_hex(const void *data, size_t n, char out[65]) {
-    unsigned char md[SHA256_DIGEST_LENGTH];
-    SHA256(data ? data : (const void *)"", n, md);
+    const ls_crypto_table *c = ls_crypto_api();
+    unsigned char md[SHA256_DIGEST_LENGTH] = {0};
+    if (c) c->SHA256(data ? data : (const void *)"", n, md);
     for (int i = 0; i < SHA256_DIGEST_LENGTH; i++) sprintf(out + 2 * i, "%02x", md[i]);
     out[64] = '\0';
 }
 
 bool s3_base64(const void *data, size_t n, char *out, size_t cap) {
+    const ls_crypto_table *c = ls_crypto_api();
     size_t need = 4 * ((n + 2) / 3) + 1;
-    if (need > cap || n > INT32_MAX) return false;
-    EVP_EncodeBlock((unsigned char *)out, data, (int)n);
+    if (!c || need > cap || n > INT32_MAX) return false;
+    c->EVP_EncodeBlock((unsigned char *)out, data, (int)n);
     return true;
 }
 
 void s3_md5_base64(const void *data, size_t n, char out[25]) {
-    unsigned char md[16];
+    const ls_crypto_table *c = ls_crypto_api();
+    unsigned char md[16] = {0};
     unsigned int mdl = 0;
-    EVP_Digest(data ? data : (const void *)"", n, md, &mdl, EVP_md5(), NULL);
-    s3_base64(md, 16, out, 25);
+    if (c) c->EVP_Digest(data ? data : (const void *)"", n, md, &mdl, c->EVP_md5(), NULL);
+    if (!s3_base64(md, 16, out, 25)) out[0] = '\0';
 }
 
 long s3_base64_decode(const char *s, unsigned char *out, size_t cap) {
     size_t n = strlen(s);
     if (n == 0 || n % 4 != 0 || n > 4096) return -1;
+    const ls_crypto_table *c = ls_crypto_api();
+    if (!c) return -1;
     unsigned char *tmp = malloc(n / 4 * 3 + 1);
     if (!tmp) return -1;
-    int r = EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
+    int r = c->EVP_DecodeBlock(tmp, (const unsigned char *)s, (int)n);
     long len = -1;
     if (r >= 0) {
         len = r;
