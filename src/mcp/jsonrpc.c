@@ -616,9 +616,11 @@ static void m_tools_call(ls_mcp *m, ls_mcp_session *s, json_t *id, json_t *param
  * (litestream_databases, litestream_status) are CPU-bound jansson work
  * whose transient trees and serialized text dominate the process's peak
  * memory under concurrent load: at most LS_MCP_HEAVY_MAX run at a time
- * (more would not finish sooner on a small machine), the rest wait. */
+ * (more would not finish sooner on a small machine: with 100 databases one
+ * at a time served 126 calls/s against 130 for two, at 1.3 MB less peak
+ * RSS), the rest wait. */
 #ifndef LS_MCP_HEAVY_MAX
-#define LS_MCP_HEAVY_MAX 2
+#define LS_MCP_HEAVY_MAX 1
 #endif
 static char *exec_method(ls_mcp *m, ls_mcp_session *s, json_t *id, const char *meth,
                          json_t *params, const ls_mcp_sink *sink, bool in_batch, bool *cancelled,
