@@ -139,6 +139,10 @@ static ls_code dec_new(const uint8_t hdr[LTX_HEADER_SIZE], ltx_decoder **out, ls
 }
 
 ls_code ltx_decoder_open(ltx_decoder **out, ls_reader *r, ls_err *err) {
+    return ltx_decoder_open_buf(out, r, LTX_DECODER_READ_BUF, err);
+}
+
+ls_code ltx_decoder_open_buf(ltx_decoder **out, ls_reader *r, size_t read_buf, ls_err *err) {
     *out = NULL;
     uint8_t hdr[LTX_HEADER_SIZE];
     size_t got = 0;
@@ -154,7 +158,7 @@ ls_code ltx_decoder_open(ltx_decoder **out, ls_reader *r, ls_err *err) {
     if (rc != LS_OK) return rc;
     d->r = r;
     d->cap = 2 * d->max_frame;
-    if (d->cap < (64u << 10)) d->cap = 64u << 10;
+    if (d->cap < read_buf) d->cap = read_buf;
     d->own = malloc(d->cap);
     if (!d->own) {
         free(d);

@@ -154,8 +154,12 @@ void ltx_encoder_free(ltx_encoder *e);
 
 typedef struct ltx_decoder ltx_decoder;
 
-/* Reads and validates the header. */
+/* Reads and validates the header. Reads go through a buffer of
+ * LTX_DECODER_READ_BUF bytes (at least two page frames). */
+#define LTX_DECODER_READ_BUF (64u << 10)
 ls_code ltx_decoder_open(ltx_decoder **out, ls_reader *r, ls_err *err);
+/* Same with a read buffer of read_buf bytes (raised to two page frames). */
+ls_code ltx_decoder_open_buf(ltx_decoder **out, ls_reader *r, size_t read_buf, ls_err *err);
 /* Same over a whole file in memory (e.g. mmap'd or downloaded): no read
  * buffer, no copy; data must stay valid until ltx_decoder_free(). */
 ls_code ltx_decoder_open_mem(ltx_decoder **out, const void *data, size_t len, ls_err *err);

@@ -13,6 +13,8 @@
 
 #include "ltx/ltx_internal.h"
 
+#define LTX_MERGE_READ_BUDGET (1u << 20)
+
 struct ltx_merger {
     size_t n;
     ltx_decoder **dec;
@@ -61,8 +63,14 @@ ls_code ltx_merger_open(ltx_merger **out, ls_reader **inputs, size_t n, ls_err *
         return ls_err_set(err, LS_ERR_NOMEM, "LTX merger: out of memory");
     }
     ls_code rc = LS_OK;
+    /* All inputs are open at once (a level-1 compaction at maximum write
+     * rate merges dozens of L0 files): their read buffers share a budget of
+     * LTX_MERGE_READ_BUDGET, 64 KiB each for up to 16 inputs, less for more
+     * (at least two page frames each, see ltx_decoder_open_buf). */
+    size_t read_buf = LTX_MERGE_READ_BUDGET / n;
+    if (read_buf > LTX_DECODER_READ_BUF) read_buf = LTX_DECODER_READ_BUF;
     for (size_t i = 0; i < n; i++) {
-        rc = ltx_decoder_open(&m->dec[i], inputs[i], err);
+        rc = ltx_decoder_open_buf(&m->dec[i], inputs[i], read_buf, err);
         if (rc != LS_OK) {
             ls_err_wrap(err, "input %zu of %zu", i + 1, n);
             ltx_merger_free(m);

@@ -939,6 +939,45 @@ static void test_compactor_model(void **state) {
     }
 }
 
+/* Many inputs at once (a level-1 compaction at maximum write rate): the
+ * merger gives each input a smaller read buffer, floored at two page frames
+ * (4 KiB pages: below the even share; 64 KiB pages: above it). */
+static void test_compactor_many_inputs(void **state) {
+    (void)state;
+    const bool vg = lst_under_valgrind();
+    const uint32_t sizes[2] = {4096, 65536};
+    for (int k = 0; k < 2; k++) {
+        uint32_t ps = sizes[k];
+        size_t nf = vg ? 40 : 150;
+        uint32_t maxp = ps == 4096 ? 30 : 6;
+        gen_file *files = calloc(nf, sizeof(*files));
+        uint8_t **states = calloc(nf, sizeof(*states));
+        uint32_t *commits = calloc(nf, sizeof(*commits));
+        make_chain(ps, nf, maxp, true, 4242 + (uint64_t)k, files, states, commits);
+        tbuf *in = calloc(nf, sizeof(*in));
+        for (size_t i = 0; i < nf; i++) in[i] = files[i].f;
+        tbuf out = {0};
+        ltx_header oh;
+        ls_err e;
+        if (compact_bufs(in, nf, 0, &out, &oh, &e) != LS_OK) fail_msg("compact %zu inputs: %s", nf, e.msg);
+        assert_true(oh.min_txid == 1 && oh.max_txid == nf);
+        assert_int_equal(oh.commit, commits[nf - 1]);
+        uint8_t *db = calloc(maxp, ps);
+        apply_file(db, maxp, ps, &out);
+        assert_memory_equal(db, states[nf - 1], (size_t)maxp * ps);
+        free(db);
+        tbuf_free(&out);
+        for (size_t i = 0; i < nf; i++) {
+            tbuf_free(&files[i].f);
+            free(states[i]);
+        }
+        free(in);
+        free(files);
+        free(states);
+        free(commits);
+    }
+}
+
 static void test_merger_direct(void **state) {
     (void)state;
     /* Three files, the merger yields newest pages; pages > final commit are
@@ -1137,6 +1176,7 @@ int main(void) {
         cmocka_unit_test(test_decoder_close_skips_pages),
         cmocka_unit_test(test_legacy_frames),
         cmocka_unit_test(test_compactor_model),
+        cmocka_unit_test(test_compactor_many_inputs),
         cmocka_unit_test(test_merger_direct),
         cmocka_unit_test(test_compact_checksum_flags),
     };
