@@ -12,8 +12,9 @@
 #   1. requests per operation type per minute while bench_writer commits
 #      100 rows/s (1 KiB each) for PHASE s; target ours <= 60 PUT/min
 #      (<= 1 PUT per 1 s sync interval for one database)
-#   2. requests per minute while idle (IDLE s, starting SETTLE s after the
-#      writes stopped); target 0
+#   2. requests per minute while idle (IDLE s, placed after the deferred work
+#      of the writes: compaction boundaries and ours' L0 retention; see
+#      idle_start below); target 0
 #   3. replication lag p50/p99 of every commit in 1: the proxy mirrors each
 #      acknowledged PutObject into a file-layout directory that bench_lag
 #      watches (lag = commit -> object acknowledged by S3)
@@ -35,9 +36,9 @@ OURS=$BUILD/litestream
 W=$BUILD/bench_writer
 LAG=$BUILD/bench_lag
 if [ "$QUICK" = 1 ]; then
-  PHASE=15; IDLE=20; SETTLE=5; RESTORE_MIB=40; RUNS=1
+  PHASE=15; IDLE=20; RESTORE_MIB=40; RUNS=1
 else
-  PHASE=60; IDLE=60; SETTLE=10; RESTORE_MIB=200; RUNS=5
+  PHASE=60; IDLE=60; RESTORE_MIB=200; RUNS=5
 fi
 OUT=${BENCH_OUT:-$(mktemp -d /tmp/lss3bench-XXXXXX)}
 mkdir -p "$OUT"
@@ -141,7 +142,7 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 per_min() { calc "$1 * 60 / $2"; }
 op_of() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -1; }
 
-declare -A M
+declare -A M LOAD_END RPID IDLE_START
 # ----------------------------------------------------- 1-3: load + idle --
 for impl in ours ref; do
   d=$OUT/$impl
@@ -168,13 +169,35 @@ for impl in ours ref; do
   M[$impl.secs]=$(calc "($t1 - $t0) / 1000")
   for k in p50_ms p99_ms max_ms uncovered; do M[$impl.$k]=$(kv "$k" "$d/lag.out"); done
   log "$impl: requests during load: ${M[$impl.load]}; lag p50/p99=${M[$impl.p50_ms]}/${M[$impl.p99_ms]} ms"
-  sleep "$SETTLE"
-  i0=$(now_ms)
-  sleep "$IDLE"
-  i1=$(now_ms)
+  LOAD_END[$impl]=$t1; RPID[$impl]=$rp
+done
+# Idle windows: each replicator keeps running after its load phase. A window
+# measures idleness, not the deferred work of the writes before it, so it
+# starts 3 s after a 30 s compaction boundary (L1 then has compacted the last
+# writes), after ours' level-0 retention has deleted the last L0 files (they
+# age out l0-retention = 5 min after their upload; skipped with BENCH_QUICK),
+# and past a 5 min boundary (L2) that would fall inside it.
+idle_start() { # LOAD_END_MS WAIT_L0_RETENTION -> epoch seconds
+  local end=$(( $1 / 1000 )) st b5
+  [ "$2" = 1 ] && end=$(( end + 300 + 20 ))
+  st=$(( (end / 30 + 1) * 30 + 3 ))
+  b5=$(( (st / 300 + 1) * 300 ))
+  [ "$b5" -le $(( st + IDLE + 1 )) ] && st=$(( b5 + 3 ))
+  echo "$st"
+}
+last=0
+for impl in ours ref; do
+  w=0; [ "$impl" = ours ] && [ "$QUICK" != 1 ] && w=1
+  IDLE_START[$impl]=$(idle_start "${LOAD_END[$impl]}" "$w")
+  log "$impl: idle window starts at $(date -u -d @"${IDLE_START[$impl]}" +%H:%M:%S), lasts ${IDLE}s"
+  [ "${IDLE_START[$impl]}" -gt "$last" ] && last=${IDLE_START[$impl]}
+done
+sleep $(( last + IDLE + 1 - $(date +%s) ))
+for impl in ours ref; do
+  i0=$(( IDLE_START[$impl] * 1000 )); i1=$(( i0 + IDLE * 1000 ))
   M[$impl.idle]=$(count_ops "${PLOG[$impl]}" "$i0" "$i1")
   log "$impl: requests while idle ${IDLE}s: ${M[$impl.idle]}"
-  stop_pid "$rp" TERM
+  stop_pid "${RPID[$impl]}" TERM
 done
 
 # ------------------------------------------------------------ 4: restore --
