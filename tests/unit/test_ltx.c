@@ -874,6 +874,17 @@ static ls_code compact_bufs(const tbuf *in, size_t n, uint32_t flags, tbuf *out,
     return rc;
 }
 
+static void free_chain(size_t nf, gen_file *files, uint8_t **states, uint32_t *commits, tbuf *in) {
+    for (size_t i = 0; i < nf; i++) {
+        tbuf_free(&files[i].f);
+        free(states[i]);
+    }
+    free(in);
+    free(files);
+    free(states);
+    free(commits);
+}
+
 static void test_compactor_model(void **state) {
     (void)state;
     bool vg = lst_under_valgrind();
@@ -928,14 +939,7 @@ static void test_compactor_model(void **state) {
             free(db);
             tbuf_free(&out);
         }
-        for (size_t i = 0; i < nf; i++) {
-            tbuf_free(&files[i].f);
-            free(states[i]);
-        }
-        free(in);
-        free(files);
-        free(states);
-        free(commits);
+        free_chain(nf, files, states, commits, in);
     }
 }
 
@@ -967,14 +971,7 @@ static void test_compactor_many_inputs(void **state) {
         assert_memory_equal(db, states[nf - 1], (size_t)maxp * ps);
         free(db);
         tbuf_free(&out);
-        for (size_t i = 0; i < nf; i++) {
-            tbuf_free(&files[i].f);
-            free(states[i]);
-        }
-        free(in);
-        free(files);
-        free(states);
-        free(commits);
+        free_chain(nf, files, states, commits, in);
     }
 }
 
