@@ -874,15 +874,32 @@ static ls_code compact_bufs(const tbuf *in, size_t n, uint32_t flags, tbuf *out,
     return rc;
 }
 
-static void free_chain(size_t nf, gen_file *files, uint8_t **states, uint32_t *commits, tbuf *in) {
-    for (size_t i = 0; i < nf; i++) {
-        tbuf_free(&files[i].f);
-        free(states[i]);
+/* A generated chain (make_chain) with its files as compactor inputs. */
+typedef struct chain {
+    size_t n;
+    gen_file *files;
+    uint8_t **states;
+    uint32_t *commits;
+    tbuf *in; /* in[i] = files[i].f (not owned) */
+} chain;
+
+static chain chain_new(uint32_t ps, size_t nf, uint32_t maxp, bool checksum, uint64_t seed) {
+    chain c = {nf, calloc(nf, sizeof(gen_file)), calloc(nf, sizeof(uint8_t *)),
+               calloc(nf, sizeof(uint32_t)), calloc(nf, sizeof(tbuf))};
+    make_chain(ps, nf, maxp, checksum, seed, c.files, c.states, c.commits);
+    for (size_t i = 0; i < nf; i++) c.in[i] = c.files[i].f;
+    return c;
+}
+
+static void chain_free(chain *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        tbuf_free(&c->files[i].f);
+        free(c->states[i]);
     }
-    free(in);
-    free(files);
-    free(states);
-    free(commits);
+    free(c->in);
+    free(c->files);
+    free(c->states);
+    free(c->commits);
 }
 
 static void test_compactor_model(void **state) {
@@ -894,12 +911,10 @@ static void test_compactor_model(void **state) {
         size_t nf = 6 + (size_t)round % 5;
         uint32_t maxp = vg ? 20 : 40 + (uint32_t)round * 5;
         bool checksum = round % 2 == 1;
-        gen_file *files = calloc(nf, sizeof(*files));
-        uint8_t **states = calloc(nf, sizeof(*states));
-        uint32_t *commits = calloc(nf, sizeof(*commits));
-        make_chain(ps, nf, maxp, checksum, 99 + (uint64_t)round, files, states, commits);
-        tbuf *in = calloc(nf, sizeof(*in));
-        for (size_t i = 0; i < nf; i++) in[i] = files[i].f;
+        chain ch = chain_new(ps, nf, maxp, checksum, 99 + (uint64_t)round);
+        tbuf *in = ch.in;
+        uint8_t **states = ch.states;
+        uint32_t *commits = ch.commits;
         uint64_t rng = 5 + (uint64_t)round;
         for (int t = 0; t < 8; t++) {
             size_t a = lst_rand(&rng) % nf;
@@ -939,7 +954,7 @@ static void test_compactor_model(void **state) {
             free(db);
             tbuf_free(&out);
         }
-        free_chain(nf, files, states, commits, in);
+        chain_free(&ch);
     }
 }
 
@@ -954,24 +969,20 @@ static void test_compactor_many_inputs(void **state) {
         uint32_t ps = sizes[k];
         size_t nf = vg ? 40 : 150;
         uint32_t maxp = ps == 4096 ? 30 : 6;
-        gen_file *files = calloc(nf, sizeof(*files));
-        uint8_t **states = calloc(nf, sizeof(*states));
-        uint32_t *commits = calloc(nf, sizeof(*commits));
-        make_chain(ps, nf, maxp, true, 4242 + (uint64_t)k, files, states, commits);
-        tbuf *in = calloc(nf, sizeof(*in));
-        for (size_t i = 0; i < nf; i++) in[i] = files[i].f;
+        chain ch = chain_new(ps, nf, maxp, true, 4242 + (uint64_t)k);
         tbuf out = {0};
         ltx_header oh;
         ls_err e;
-        if (compact_bufs(in, nf, 0, &out, &oh, &e) != LS_OK) fail_msg("compact %zu inputs: %s", nf, e.msg);
+        if (compact_bufs(ch.in, nf, 0, &out, &oh, &e) != LS_OK)
+            fail_msg("compact %zu inputs: %s", nf, e.msg);
         assert_true(oh.min_txid == 1 && oh.max_txid == nf);
-        assert_int_equal(oh.commit, commits[nf - 1]);
+        assert_int_equal(oh.commit, ch.commits[nf - 1]);
         uint8_t *db = calloc(maxp, ps);
         apply_file(db, maxp, ps, &out);
-        assert_memory_equal(db, states[nf - 1], (size_t)maxp * ps);
+        assert_memory_equal(db, ch.states[nf - 1], (size_t)maxp * ps);
         free(db);
         tbuf_free(&out);
-        free_chain(nf, files, states, commits, in);
+        chain_free(&ch);
     }
 }
 
